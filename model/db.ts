@@ -1,0 +1,223 @@
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBResultReader,
+  DuckDBTypeId,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { DatabaseError } from '../lib/errors.ts';
+import { migrate } from './migrate.ts';
+
+/** Values that may be bound to a `$name` or `?` parameter. */
+export type SqlParams = Record<string, DuckDBValue> | DuckDBValue[];
+
+/** A plain JS value as returned by {@link Db.all}: BIGINT becomes number when safe, dates ISO strings. */
+export type SqlValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | SqlValue[]
+  | { [key: string]: SqlValue };
+
+export type Row = Record<string, SqlValue>;
+
+export interface OpenOptions {
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  /** Open read-only; migrations are not applied. */
+  readOnly?: boolean;
+  /** DuckDB threads; default lets DuckDB decide. */
+  threads?: number;
+  /** DuckDB memory limit, e.g. "2GB". */
+  memoryLimit?: string;
+}
+
+function toIsoDate(value: Date): string {
+  return value.toISOString().slice(0, 10);
+}
+
+function convertValue(value: unknown, typeId: DuckDBTypeId | undefined): SqlValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value;
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return null;
+    return typeId === DuckDBTypeId.DATE ? toIsoDate(value) : value.toISOString();
+  }
+  if (Array.isArray(value)) return value.map((v) => convertValue(v, undefined));
+  if (typeof value === 'object') {
+    const out: Record<string, SqlValue> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = convertValue(v, undefined);
+    }
+    return out;
+  }
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
+    return value;
+  }
+  return String(value);
+}
+
+export function readerRows(reader: DuckDBResultReader): Row[] {
+  const names = reader.columnNames();
+  const types = names.map((_, i) => reader.columnTypeId(i));
+  const rows = reader.getRowObjectsJS();
+  return rows.map((raw) => {
+    const row: Row = {};
+    names.forEach((name, i) => {
+      row[name] = convertValue(raw[name], types[i]);
+    });
+    return row;
+  });
+}
+
+/**
+ * One connection with bound-parameter helpers. Every value is bound; SQL text is never built
+ * from user input. Identifiers that must be dynamic go through {@link quoteIdent}.
+ */
+export class Db {
+  readonly connection: DuckDBConnection;
+  readonly instance: DuckDBInstance;
+  readonly path: string;
+  private txDepth = 0;
+
+  constructor(instance: DuckDBInstance, connection: DuckDBConnection, path: string) {
+    this.instance = instance;
+    this.connection = connection;
+    this.path = path;
+  }
+
+  /** Open (and by default migrate) a database file, or `:memory:`. */
+  static async open(path: string, options: OpenOptions = {}): Promise<Db> {
+    const config: Record<string, string> = {};
+    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    if (options.threads) config.threads = String(options.threads);
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new DatabaseError(`cannot open database ${path}: ${reason}`, { path }, { cause: err });
+    }
+    const connection = await instance.connect();
+    const db = new Db(instance, connection, path);
+    await db.exec("SET TimeZone = 'UTC'");
+    if (options.migrate !== false && !options.readOnly) await migrate(db);
+    return db;
+  }
+
+  /** A second connection on the same database (for concurrent readers and writers). */
+  async fork(): Promise<Db> {
+    const connection = await this.instance.connect();
+    const db = new Db(this.instance, connection, this.path);
+    await db.exec("SET TimeZone = 'UTC'");
+    return db;
+  }
+
+  /** Run a statement (or several, when no parameters are bound). */
+  async exec(sql: string, params?: SqlParams): Promise<void> {
+    await this.connection.run(sql, params);
+  }
+
+  /** All rows as plain objects. */
+  async all<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    return readerRows(reader) as T[];
+  }
+
+  /** The first row, or undefined. */
+  async one<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    const rows = await this.all<T>(sql, params);
+    return rows[0];
+  }
+
+  /** The first column of the first row. */
+  async scalar<T extends SqlValue = SqlValue>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<T | undefined> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    const rows = readerRows(reader);
+    const first = rows[0];
+    if (!first) return undefined;
+    const name = reader.columnNames()[0];
+    return (name === undefined ? undefined : first[name]) as T | undefined;
+  }
+
+  /**
+   * Run `fn` inside one transaction: committed when it resolves, rolled back when it throws.
+   * Nested calls join the outer transaction.
+   */
+  async transaction<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    if (this.txDepth > 0) {
+      this.txDepth++;
+      try {
+        return await fn(this);
+      } finally {
+        this.txDepth--;
+      }
+    }
+    await this.exec('BEGIN TRANSACTION');
+    this.txDepth = 1;
+    try {
+      const result = await fn(this);
+      await this.exec('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await this.exec('ROLLBACK');
+      } catch {
+        // The transaction may already be aborted by DuckDB; the original error matters.
+      }
+      throw err;
+    } finally {
+      this.txDepth = 0;
+    }
+  }
+
+  /** Bulk-load rows with the appender; always closed, even when `fn` throws. */
+  async append(
+    table: string,
+    fn: (appender: DuckDBAppender) => void | Promise<void>,
+  ): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    try {
+      await fn(appender);
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /** Checkpoint the WAL into the main file. */
+  async checkpoint(): Promise<void> {
+    await this.exec('CHECKPOINT');
+  }
+
+  close(): void {
+    this.connection.closeSync();
+  }
+
+  /** Close this connection and the instance (the file lock is released). */
+  closeAll(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quote an identifier (table, column) for the rare SQL that must name one dynamically. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quote a string literal for DDL statements that cannot take parameters (e.g. COPY paths). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
