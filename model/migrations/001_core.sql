@@ -319,6 +319,7 @@ CREATE TABLE usage_daily (
   account_id VARCHAR NOT NULL,
   calls BIGINT NOT NULL,
   errors BIGINT NOT NULL,
+  denied BIGINT NOT NULL,
   first_seen TIMESTAMPTZ NOT NULL,
   last_seen TIMESTAMPTZ NOT NULL,
   source VARCHAR NOT NULL,
@@ -331,7 +332,8 @@ COMMENT ON COLUMN usage_daily.action IS 'IAM action (mapped from the CloudTrail 
 COMMENT ON COLUMN usage_daily.day IS 'UTC day of the calls.';
 COMMENT ON COLUMN usage_daily.account_id IS 'Account or project where the calls landed (recipient account).';
 COMMENT ON COLUMN usage_daily.calls IS 'Number of calls, including failed ones.';
-COMMENT ON COLUMN usage_daily.errors IS 'Calls that returned an error code (AccessDenied and the like).';
+COMMENT ON COLUMN usage_daily.errors IS 'Calls that returned any error code.';
+COMMENT ON COLUMN usage_daily.denied IS 'Calls refused for lack of permission (AccessDenied, UnauthorizedOperation, GCP granted=false). An action counts as used when calls - denied > 0.';
 COMMENT ON COLUMN usage_daily.first_seen IS 'First call that day.';
 COMMENT ON COLUMN usage_daily.last_seen IS 'Last call that day.';
 COMMENT ON COLUMN usage_daily.source IS 'cloudtrail-s3, lookup-events, athena, bigquery or import.';
