@@ -530,7 +530,7 @@ COMMENT ON COLUMN recommendation.kind IS 'dormant-principal, unused-privileged-p
 COMMENT ON COLUMN recommendation.title IS 'Human title, e.g. "Dormant Principal Detected".';
 COMMENT ON COLUMN recommendation.severity IS 'critical, high, medium or low.';
 COMMENT ON COLUMN recommendation.rank IS 'Order among the principal''s open recommendations (1 = first); the top 3 are shown.';
-COMMENT ON COLUMN recommendation.options IS 'JSON list of fixes (quarantine, delete, custom-quarantine, right-size, GCP equivalents) with artifacts.';
+COMMENT ON COLUMN recommendation.options IS 'JSON list of fixes [{type: quarantine|delete|custom-quarantine|right-size|gcp-disable|gcp-delete|gcp-remove-binding|gcp-custom-role, title, description, applicable (can be applied through the API), artifacts: [{name, format: json|shell|text, content}]}].';
 COMMENT ON COLUMN recommendation.proof IS 'JSON replay proof: actions checked against each artifact and the result.';
 COMMENT ON COLUMN recommendation.owner IS 'Who should act: owner tag value, else the integration owner.';
 COMMENT ON COLUMN recommendation.owner_source IS 'tag or integration.';
