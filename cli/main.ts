@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerMigrate } from './commands/migrate.ts';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerDocs(program);
+  registerDemo(program);
   return program;
 }
 

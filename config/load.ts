@@ -56,12 +56,21 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
     ) {
       return `${where}: expected one of aws-organization, aws-account, gcp-organization, gcp-project, import, got ${describeReceived(valueAt(input, issue.path))}`;
     }
-    const received = describeReceived(valueAt(input, issue.path));
+    const value = valueAt(input, issue.path);
+    if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'custom')) {
+      const what =
+        issue.code === 'invalid_type' ? `a value of type ${issue.expected}` : issue.message;
+      return `${where}: missing, expected ${what}`;
+    }
+    const received = describeReceived(value);
     let expected = issue.message.replace(/^Invalid input: /, '');
     if (issue.code === 'invalid_format' || issue.code === 'custom')
       expected = `expected ${issue.message}`;
-    if (issue.code === 'invalid_type' || issue.code === 'invalid_value')
-      expected = issue.message.replace(/^Invalid (input|option): /, '');
+    if (issue.code === 'invalid_type' || issue.code === 'invalid_value') {
+      expected = issue.message
+        .replace(/^Invalid (input|option): /, '')
+        .replace(/, received \w+$/, '');
+    }
     return `${where}: ${expected} (got ${received})`;
   });
 }
