@@ -415,6 +415,27 @@ COMMENT ON COLUMN ingest_object.error IS 'Why it was rejected; null when ok.';
 COMMENT ON COLUMN ingest_object.assessment_id IS 'Assessment that last processed it.';
 COMMENT ON COLUMN ingest_object.ingested_at IS 'When it was last processed.';
 
+CREATE TABLE unmapped_event (
+  integration_id VARCHAR NOT NULL,
+  event_source VARCHAR NOT NULL,
+  event_name VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
+  reason VARCHAR NOT NULL,
+  calls BIGINT NOT NULL,
+  first_seen TIMESTAMPTZ NOT NULL,
+  last_seen TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (integration_id, event_source, event_name)
+);
+COMMENT ON TABLE unmapped_event IS 'CloudTrail events that map to no IAM action: counted and reported, never silently dropped.';
+COMMENT ON COLUMN unmapped_event.integration_id IS 'Integration whose logs held them.';
+COMMENT ON COLUMN unmapped_event.event_source IS 'CloudTrail eventSource.';
+COMMENT ON COLUMN unmapped_event.event_name IS 'CloudTrail eventName.';
+COMMENT ON COLUMN unmapped_event.status IS 'unmapped (no rule and no catalog action) or no-permission (the call needs no permission).';
+COMMENT ON COLUMN unmapped_event.reason IS 'Why it maps to no action.';
+COMMENT ON COLUMN unmapped_event.calls IS 'Calls seen.';
+COMMENT ON COLUMN unmapped_event.first_seen IS 'First call seen.';
+COMMENT ON COLUMN unmapped_event.last_seen IS 'Last call seen.';
+
 CREATE TABLE log_coverage (
   integration_id VARCHAR NOT NULL,
   account_id VARCHAR NOT NULL,
