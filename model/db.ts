@@ -80,17 +80,31 @@ export function readerRows(reader: DuckDBResultReader): Row[] {
 /**
  * One connection with bound-parameter helpers. Every value is bound; SQL text is never built
  * from user input. Identifiers that must be dynamic go through {@link quoteIdent}.
+ *
+ * A connection runs one statement at a time and has one transaction at a time, so calls are
+ * serialised: while a transaction is open, other callers on the same Db wait for it to end
+ * (the transaction's own work goes through the handle passed to its callback). Readers that
+ * must not wait use their own connection ({@link Db.fork}).
  */
 export class Db {
   readonly connection: DuckDBConnection;
   readonly instance: DuckDBInstance;
   readonly path: string;
-  private txDepth = 0;
+  private readonly gate: { tail: Promise<void> };
+  private readonly inTransaction: boolean;
 
-  constructor(instance: DuckDBInstance, connection: DuckDBConnection, path: string) {
+  constructor(
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    path: string,
+    gate: { tail: Promise<void> } = { tail: Promise.resolve() },
+    inTransaction = false,
+  ) {
     this.instance = instance;
     this.connection = connection;
     this.path = path;
+    this.gate = gate;
+    this.inTransaction = inTransaction;
   }
 
   /** Open (and by default migrate) a database file, or `:memory:`. */
@@ -121,14 +135,30 @@ export class Db {
     return db;
   }
 
+  /** Run `fn` with exclusive use of the connection (unless already inside its transaction). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn();
+    const previous = this.gate.tail;
+    let release!: () => void;
+    this.gate.tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
   /** Run a statement (or several, when no parameters are bound). */
   async exec(sql: string, params?: SqlParams): Promise<void> {
-    await this.connection.run(sql, params);
+    await this.exclusive(() => this.connection.run(sql, params));
   }
 
   /** All rows as plain objects. */
   async all<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]> {
-    const reader = await this.connection.runAndReadAll(sql, params);
+    const reader = await this.exclusive(() => this.connection.runAndReadAll(sql, params));
     return readerRows(reader) as T[];
   }
 
@@ -143,7 +173,7 @@ export class Db {
     sql: string,
     params?: SqlParams,
   ): Promise<T | undefined> {
-    const reader = await this.connection.runAndReadAll(sql, params);
+    const reader = await this.exclusive(() => this.connection.runAndReadAll(sql, params));
     const rows = readerRows(reader);
     const first = rows[0];
     if (!first) return undefined;
@@ -153,33 +183,26 @@ export class Db {
 
   /**
    * Run `fn` inside one transaction: committed when it resolves, rolled back when it throws.
-   * Nested calls join the outer transaction.
+   * `fn` must use the handle it is given; nested calls on that handle join the transaction.
    */
-  async transaction<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    if (this.txDepth > 0) {
-      this.txDepth++;
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.exclusive(async () => {
+      const tx = new Db(this.instance, this.connection, this.path, this.gate, true);
+      await this.connection.run('BEGIN TRANSACTION');
       try {
-        return await fn(this);
-      } finally {
-        this.txDepth--;
+        const result = await fn(tx);
+        await this.connection.run('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await this.connection.run('ROLLBACK');
+        } catch {
+          // DuckDB may already have aborted the transaction; the original error matters.
+        }
+        throw err;
       }
-    }
-    await this.exec('BEGIN TRANSACTION');
-    this.txDepth = 1;
-    try {
-      const result = await fn(this);
-      await this.exec('COMMIT');
-      return result;
-    } catch (err) {
-      try {
-        await this.exec('ROLLBACK');
-      } catch {
-        // The transaction may already be aborted by DuckDB; the original error matters.
-      }
-      throw err;
-    } finally {
-      this.txDepth = 0;
-    }
+    });
   }
 
   /** Bulk-load rows with the appender; always closed, even when `fn` throws. */
@@ -187,13 +210,15 @@ export class Db {
     table: string,
     fn: (appender: DuckDBAppender) => void | Promise<void>,
   ): Promise<void> {
-    const appender = await this.connection.createAppender(table);
-    try {
-      await fn(appender);
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    await this.exclusive(async () => {
+      const appender = await this.connection.createAppender(table);
+      try {
+        await fn(appender);
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    });
   }
 
   /** Checkpoint the WAL into the main file. */

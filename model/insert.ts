@@ -22,13 +22,13 @@ interface ColumnInfo {
   nullable: boolean;
 }
 
-const columnCache = new WeakMap<Db, Map<string, ColumnInfo[]>>();
+const columnCache = new WeakMap<object, Map<string, ColumnInfo[]>>();
 
 async function tableColumns(db: Db, table: string): Promise<ColumnInfo[]> {
-  let perDb = columnCache.get(db);
+  let perDb = columnCache.get(db.instance);
   if (!perDb) {
     perDb = new Map();
-    columnCache.set(db, perDb);
+    columnCache.set(db.instance, perDb);
   }
   const cached = perDb.get(table);
   if (cached) return cached;

@@ -42,7 +42,10 @@ export class AwsSession {
     this.options = options;
   }
 
-  private config(region: string | undefined, credentials?: AwsCredentialIdentityProvider): ClientConfig {
+  private config(
+    region: string | undefined,
+    credentials?: AwsCredentialIdentityProvider,
+  ): ClientConfig {
     const config: ClientConfig = {
       region: region ?? this.options.region ?? 'us-east-1',
       maxAttempts: this.options.maxAttempts ?? 8,
@@ -74,7 +77,10 @@ export class AwsSession {
       );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey) {
-        throw new IngestError(`AssumeRole ${roleArn} returned no credentials`, { call: 'AssumeRole', roleArn });
+        throw new IngestError(`AssumeRole ${roleArn} returned no credentials`, {
+          call: 'AssumeRole',
+          roleArn,
+        });
       }
       return {
         accessKeyId: c.AccessKeyId,
@@ -85,7 +91,8 @@ export class AwsSession {
     };
     const provider: AwsCredentialIdentityProvider = async () => {
       const fresh =
-        current && (!current.expiration || current.expiration.getTime() - Date.now() > REFRESH_MARGIN_MS);
+        current &&
+        (!current.expiration || current.expiration.getTime() - Date.now() > REFRESH_MARGIN_MS);
       if (fresh && current) return current;
       pending ??= fetchCredentials().finally(() => {
         pending = undefined;
@@ -110,7 +117,10 @@ export class AwsSession {
     return new CloudTrailClient(this.config(region, credentials));
   }
   s3(region: string, credentials?: AwsCredentialIdentityProvider): S3Client {
-    return new S3Client({ ...this.config(region, credentials), forcePathStyle: Boolean(this.options.endpoint) });
+    return new S3Client({
+      ...this.config(region, credentials),
+      forcePathStyle: Boolean(this.options.endpoint),
+    });
   }
   athena(region: string, credentials?: AwsCredentialIdentityProvider): AthenaClient {
     return new AthenaClient(this.config(region, credentials));
@@ -119,6 +129,7 @@ export class AwsSession {
 
 /** The AWS error name (AccessDenied, ThrottlingException, ...) of an SDK error, if any. */
 export function awsErrorName(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'name' in err && typeof err.name === 'string') return err.name;
+  if (err && typeof err === 'object' && 'name' in err && typeof err.name === 'string')
+    return err.name;
   return undefined;
 }

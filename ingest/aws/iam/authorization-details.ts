@@ -1,11 +1,16 @@
 import {
-  type GetAccountAuthorizationDetailsCommandOutput,
   GetAccountAuthorizationDetailsCommand,
+  type GetAccountAuthorizationDetailsCommandOutput,
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { z } from 'zod';
 import { IngestError } from '../../../lib/errors.ts';
-import type { InventoryRows, PolicyRow, PrincipalPolicyRow, PrincipalRow } from '../../../model/rows.ts';
+import type {
+  InventoryRows,
+  PolicyRow,
+  PrincipalPolicyRow,
+  PrincipalRow,
+} from '../../../model/rows.ts';
 import { paginate } from '../../paginate.ts';
 
 /**
@@ -17,10 +22,12 @@ import { paginate } from '../../paginate.ts';
 
 /** All pages of GetAccountAuthorizationDetails, merged. */
 export async function getAuthorizationDetails(client: IAMClient): Promise<unknown> {
-  const merged = { UserDetailList: [], GroupDetailList: [], RoleDetailList: [], Policies: [] } as Record<
-    string,
-    unknown[]
-  >;
+  const merged = {
+    UserDetailList: [],
+    GroupDetailList: [],
+    RoleDetailList: [],
+    Policies: [],
+  } as Record<string, unknown[]>;
   for await (const page of paginate<GetAccountAuthorizationDetailsCommandOutput>(
     (Marker) => client.send(new GetAccountAuthorizationDetailsCommand({ Marker, MaxItems: 1000 })),
     (out) => (out.IsTruncated ? out.Marker : undefined),
@@ -128,7 +135,9 @@ export function policySize(doc: unknown): number {
   return JSON.stringify(doc).length;
 }
 
-function tagsOf(tags: Array<{ Key: string; Value?: string | undefined }> | undefined): Record<string, string> {
+function tagsOf(
+  tags: Array<{ Key: string; Value?: string | undefined }> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of tags ?? []) out[t.Key] = t.Value ?? '';
   return out;
@@ -137,7 +146,8 @@ function tagsOf(tags: Array<{ Key: string; Value?: string | undefined }> | undef
 /** The account id in an IAM ARN (arn:aws:iam::123456789012:...). */
 export function accountOfArn(arn: string): string {
   const account = arn.split(':')[4];
-  if (!account || !/^\d{12}$/.test(account)) throw new IngestError(`not an IAM ARN with an account: ${arn}`);
+  if (!account || !/^\d{12}$/.test(account))
+    throw new IngestError(`not an IAM ARN with an account: ${arn}`);
   return account;
 }
 
@@ -158,7 +168,10 @@ export interface TransformContext {
  * Pure: authorization details → principals (users, groups, roles), policies (managed and
  * inline) and attachments (direct, inline, group-inherited, boundary).
  */
-export function transformAuthorizationDetails(ctx: TransformContext, input: unknown): InventoryRows {
+export function transformAuthorizationDetails(
+  ctx: TransformContext,
+  input: unknown,
+): InventoryRows {
   const parsed = authorizationDetailsSchema.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -172,7 +185,12 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
   const principals: PrincipalRow[] = [];
   const policies = new Map<string, PolicyRow>();
   const attachments: PrincipalPolicyRow[] = [];
-  const attach = (principalId: string, policyId: string, via: PrincipalPolicyRow['via'], viaRef: string) =>
+  const attach = (
+    principalId: string,
+    policyId: string,
+    via: PrincipalPolicyRow['via'],
+    viaRef: string,
+  ) =>
     attachments.push({
       assessment_id: ctx.assessmentId,
       principal_id: principalId,
@@ -181,7 +199,11 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
       via_ref: viaRef,
       condition: null,
     });
-  const addInline = (ownerArn: string, name: string, doc: string | Record<string, unknown>): string => {
+  const addInline = (
+    ownerArn: string,
+    name: string,
+    doc: string | Record<string, unknown>,
+  ): string => {
     const id = `${ownerArn}#inline/${name}`;
     const decoded = decodePolicyDocument(doc);
     policies.set(id, {
@@ -204,7 +226,9 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
       p.PolicyVersionList?.find((v) => v.IsDefaultVersion) ??
       p.PolicyVersionList?.find((v) => v.VersionId === p.DefaultVersionId);
     if (!version?.Document) {
-      throw new IngestError(`policy ${p.Arn} has no default version document`, { accountId: ctx.accountId });
+      throw new IngestError(`policy ${p.Arn} has no default version document`, {
+        accountId: ctx.accountId,
+      });
     }
     const decoded = decodePolicyDocument(version.Document);
     const awsManaged = p.Arn.includes(':aws:policy/');
@@ -225,7 +249,9 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
   const groupsByName = new Map<string, { arn: string; managed: string[]; inline: string[] }>();
   for (const g of details.GroupDetailList) {
     const managed = (g.AttachedManagedPolicies ?? []).map((a) => a.PolicyArn);
-    const inlineIds = (g.GroupPolicyList ?? []).map((i) => addInline(g.Arn, i.PolicyName, i.PolicyDocument));
+    const inlineIds = (g.GroupPolicyList ?? []).map((i) =>
+      addInline(g.Arn, i.PolicyName, i.PolicyDocument),
+    );
     groupsByName.set(g.GroupName, { arn: g.Arn, managed, inline: inlineIds });
     principals.push({
       ...base,
@@ -279,14 +305,18 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
       attributes: { groups: u.GroupList ?? [] },
     });
     for (const a of u.AttachedManagedPolicies ?? []) attach(u.Arn, a.PolicyArn, 'direct', u.Arn);
-    for (const i of u.UserPolicyList ?? []) attach(u.Arn, addInline(u.Arn, i.PolicyName, i.PolicyDocument), 'inline', u.Arn);
+    for (const i of u.UserPolicyList ?? [])
+      attach(u.Arn, addInline(u.Arn, i.PolicyName, i.PolicyDocument), 'inline', u.Arn);
     if (boundaryArn) attach(u.Arn, boundaryArn, 'boundary', u.Arn);
     for (const groupName of u.GroupList ?? []) {
       const group = groupsByName.get(groupName);
       if (!group) {
-        throw new IngestError(`user ${u.Arn} is in group ${groupName}, which the account does not list`, {
-          accountId: ctx.accountId,
-        });
+        throw new IngestError(
+          `user ${u.Arn} is in group ${groupName}, which the account does not list`,
+          {
+            accountId: ctx.accountId,
+          },
+        );
       }
       for (const arn of group.managed) attach(u.Arn, arn, 'group', group.arn);
       for (const id of group.inline) attach(u.Arn, id, 'group', group.arn);
@@ -298,7 +328,9 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
   for (const r of details.RoleDetailList) {
     const tags = tagsOf(r.Tags);
     const boundaryArn = r.PermissionsBoundary?.PermissionsBoundaryArn ?? null;
-    const trust = r.AssumeRolePolicyDocument ? decodePolicyDocument(r.AssumeRolePolicyDocument) : null;
+    const trust = r.AssumeRolePolicyDocument
+      ? decodePolicyDocument(r.AssumeRolePolicyDocument)
+      : null;
     const lastUsed = r.RoleLastUsed?.LastUsedDate ?? null;
     principals.push({
       ...base,
@@ -326,7 +358,8 @@ export function transformAuthorizationDetails(ctx: TransformContext, input: unkn
       },
     });
     for (const a of r.AttachedManagedPolicies ?? []) attach(r.Arn, a.PolicyArn, 'direct', r.Arn);
-    for (const i of r.RolePolicyList ?? []) attach(r.Arn, addInline(r.Arn, i.PolicyName, i.PolicyDocument), 'inline', r.Arn);
+    for (const i of r.RolePolicyList ?? [])
+      attach(r.Arn, addInline(r.Arn, i.PolicyName, i.PolicyDocument), 'inline', r.Arn);
     if (boundaryArn) attach(r.Arn, boundaryArn, 'boundary', r.Arn);
   }
 

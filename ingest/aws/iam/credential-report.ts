@@ -18,7 +18,10 @@ export interface CredentialReportOptions {
   pollDelayMs?: number;
 }
 
-export async function getCredentialReport(client: IAMClient, options: CredentialReportOptions = {}): Promise<string> {
+export async function getCredentialReport(
+  client: IAMClient,
+  options: CredentialReportOptions = {},
+): Promise<string> {
   const maxPolls = options.maxPolls ?? 30;
   for (let i = 0; i < maxPolls; i++) {
     const generated = await client.send(new GenerateCredentialReportCommand({}));
@@ -26,7 +29,10 @@ export async function getCredentialReport(client: IAMClient, options: Credential
     await new Promise((r) => setTimeout(r, options.pollDelayMs ?? Math.min(200 * 2 ** i, 2000)));
   }
   const report = await client.send(new GetCredentialReportCommand({}));
-  if (!report.Content) throw new IngestError('GetCredentialReport returned no content', { call: 'GetCredentialReport' });
+  if (!report.Content)
+    throw new IngestError('GetCredentialReport returned no content', {
+      call: 'GetCredentialReport',
+    });
   return Buffer.from(report.Content).toString('utf8');
 }
 
@@ -37,7 +43,9 @@ export function parseCredentialReport(csv: string): Array<Record<string, string>
   const lines = csv.split(/\r?\n/).filter((l) => l.length > 0);
   const header = lines[0]?.split(',');
   if (!header || !header.includes('arn') || !header.includes('password_enabled')) {
-    throw new IngestError('credential report has no recognisable header', { call: 'GetCredentialReport' });
+    throw new IngestError('credential report has no recognisable header', {
+      call: 'GetCredentialReport',
+    });
   }
   return lines.slice(1).map((line) => {
     const cells = line.split(',');
@@ -50,20 +58,30 @@ export function parseCredentialReport(csv: string): Array<Record<string, string>
 }
 
 function timestamp(value: string | undefined): string | null {
-  if (!value || value === 'N/A' || value === 'no_information' || value === 'not_supported') return null;
+  if (!value || value === 'N/A' || value === 'no_information' || value === 'not_supported')
+    return null;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
 function latest(...values: Array<string | null>): string | null {
-  return values.filter((v): v is string => v !== null).sort().at(-1) ?? null;
+  return (
+    values
+      .filter((v): v is string => v !== null)
+      .sort()
+      .at(-1) ?? null
+  );
 }
 
 /**
  * Pure: fold the credential report into the account's principals (console access, MFA,
  * last use) and add credential rows for passwords and access keys.
  */
-export function applyCredentialReport(rows: InventoryRows, report: Array<Record<string, string>>, assessmentId: string): InventoryRows {
+export function applyCredentialReport(
+  rows: InventoryRows,
+  report: Array<Record<string, string>>,
+  assessmentId: string,
+): InventoryRows {
   const byArn = new Map(report.map((r) => [r.arn, r]));
   const credentials: CredentialRow[] = [...rows.credentials];
   const principals = rows.principals.map((p) => {
@@ -112,7 +130,10 @@ export function applyCredentialReport(rows: InventoryRows, report: Array<Record<
       mfa_enabled: r.mfa_active === 'true',
       identity_type: !console && hasKeys ? ('machine' as const) : p.identity_type,
       last_used_at: latest(p.last_used_at, lastUsed),
-      last_used_source: lastUsed && lastUsed === latest(p.last_used_at, lastUsed) ? 'credential-report' : p.last_used_source,
+      last_used_source:
+        lastUsed && lastUsed === latest(p.last_used_at, lastUsed)
+          ? 'credential-report'
+          : p.last_used_source,
     };
   });
   return { ...rows, principals, credentials };
