@@ -42,7 +42,7 @@ export async function getCredentialReport(
 export function parseCredentialReport(csv: string): Array<Record<string, string>> {
   const lines = csv.split(/\r?\n/).filter((l) => l.length > 0);
   const header = lines[0]?.split(',');
-  if (!header || !header.includes('arn') || !header.includes('password_enabled')) {
+  if (!header?.includes('arn') || !header.includes('password_enabled')) {
     throw new IngestError('credential report has no recognisable header', {
       call: 'GetCredentialReport',
     });
