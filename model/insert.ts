@@ -116,16 +116,16 @@ function appendOne(a: DuckDBAppender, column: ColumnInfo, value: unknown, table:
 }
 
 /** Append rows to a table; every row must name every non-null column. */
-export async function insertRows(
+export async function insertRows<T extends object>(
   db: Db,
   table: string,
-  rows: readonly RowInput[],
+  rows: readonly T[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const columns = await tableColumns(db, table);
   await db.append(table, (a) => {
     for (const row of rows) {
-      for (const column of columns) appendOne(a, column, row[column.name], table);
+      for (const column of columns) appendOne(a, column, (row as RowInput)[column.name], table);
       a.endRow();
     }
   });
