@@ -436,6 +436,27 @@ COMMENT ON COLUMN unmapped_event.calls IS 'Calls seen.';
 COMMENT ON COLUMN unmapped_event.first_seen IS 'First call seen.';
 COMMENT ON COLUMN unmapped_event.last_seen IS 'Last call seen.';
 
+CREATE TABLE ingest_prefix (
+  integration_id VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  prefix VARCHAR NOT NULL,
+  account_id VARCHAR NOT NULL,
+  region VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  objects INTEGER NOT NULL,
+  listed_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (integration_id, source, prefix)
+);
+COMMENT ON TABLE ingest_prefix IS 'Day prefixes of a log bucket already listed. A day listed two or more days after it ended is final and is not listed again.';
+COMMENT ON COLUMN ingest_prefix.integration_id IS 'Integration.';
+COMMENT ON COLUMN ingest_prefix.source IS 'cloudtrail-s3.';
+COMMENT ON COLUMN ingest_prefix.prefix IS 'The S3 prefix listed (one account, region and day).';
+COMMENT ON COLUMN ingest_prefix.account_id IS 'Account of the prefix.';
+COMMENT ON COLUMN ingest_prefix.region IS 'Region of the prefix.';
+COMMENT ON COLUMN ingest_prefix.day IS 'Day of the prefix.';
+COMMENT ON COLUMN ingest_prefix.objects IS 'Log objects found by the last listing.';
+COMMENT ON COLUMN ingest_prefix.listed_at IS 'When it was last listed completely.';
+
 CREATE TABLE log_coverage (
   integration_id VARCHAR NOT NULL,
   account_id VARCHAR NOT NULL,

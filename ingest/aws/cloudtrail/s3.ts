@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { listValue } from '@duckdb/node-api';
+import pLimit from 'p-limit';
+import { errorMessage } from '../../../lib/errors.ts';
+import type { Db } from '../../../model/db.ts';
+import { paginate } from '../../paginate.ts';
+import type { BatchContext, BatchResult, StagedObject } from './aggregate.ts';
+import { ingestLogBatch } from './aggregate.ts';
+
+/**
+ * CloudTrail from the trail's S3 bucket: list only the day prefixes the window needs per
+ * account and region, download new objects in parallel to a staging folder, and hand them
+ * to DuckDB in batches. Downloads run ahead of DuckDB by a bounded number of batches, so
+ * memory and disk stay bounded whatever the size of the trail.
+ */
+
+export const SOURCE = 'cloudtrail-s3';
+/** Days after its end before a day prefix is considered complete (late delivery). */
+export const LATE_DELIVERY_DAYS = 2;
+
+export interface TrailLocation {
+  bucket: string;
+  /** Key prefix before AWSLogs/, without a trailing slash ('' for none). */
+  prefix: string;
+  /** Organization id for organization trails (AWSLogs/o-xxx/ACCOUNT/...). */
+  organizationId?: string | undefined;
+}
+
+export interface ObjectRef {
+  key: string;
+  etag: string | null;
+  sizeBytes: number;
+  accountId: string;
+  region: string;
+  day: string;
+}
+
+export function dayPrefix(
+  trail: TrailLocation,
+  accountId: string,
+  region: string,
+  day: string,
+): string {
+  const [y, m, d] = day.split('-');
+  const root = trail.prefix ? `${trail.prefix.replace(/\/+$/, '')}/` : '';
+  const org = trail.organizationId ? `${trail.organizationId}/` : '';
+  return `${root}AWSLogs/${org}${accountId}/CloudTrail/${region}/${y}/${m}/${d}/`;
+}
+
+export function daysOf(start: string, end: string): string[] {
+  const out: string[] = [];
+  for (
+    let t = Date.parse(`${start}T00:00:00Z`);
+    t <= Date.parse(`${end}T00:00:00Z`);
+    t += 86_400_000
+  ) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+/** Day prefixes still to list: never listed, or listed before the day's late-delivery margin ended. */
+export async function prefixesToList(
+  db: Db,
+  integrationId: string,
+  wanted: Array<{ prefix: string; accountId: string; region: string; day: string }>,
+): Promise<Array<{ prefix: string; accountId: string; region: string; day: string }>> {
+  if (wanted.length === 0) return [];
+  const final = await db.all<{ prefix: string }>(
+    `SELECT prefix FROM ingest_prefix
+     WHERE integration_id = $integration_id AND source = $source
+       AND CAST(listed_at AS DATE) >= day + INTERVAL ${LATE_DELIVERY_DAYS + 1} DAY
+       AND list_contains($prefixes, prefix)`,
+    {
+      integration_id: integrationId,
+      source: SOURCE,
+      prefixes: listValue(wanted.map((w) => w.prefix)),
+    },
+  );
+  const done = new Set(final.map((f) => f.prefix));
+  return wanted.filter((w) => !done.has(w.prefix));
+}
+
+// --- get -------------------------------------------------------------------------------------
+
+export async function listDayObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  meta: { accountId: string; region: string; day: string },
+): Promise<ObjectRef[]> {
+  const out: ObjectRef[] = [];
+  for await (const page of paginate<ListObjectsV2CommandOutput>(
+    (ContinuationToken) =>
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken })),
+    (p) => (p.IsTruncated ? p.NextContinuationToken : undefined),
+  )) {
+    for (const o of page.Contents ?? []) {
+      if (!o.Key?.endsWith('.json.gz')) continue;
+      out.push({ key: o.Key, etag: o.ETag ?? null, sizeBytes: o.Size ?? 0, ...meta });
+    }
+  }
+  return out;
+}
+
+export async function downloadObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  file: string,
+): Promise<void> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!out.Body) throw new Error(`GetObject ${key} returned no body`);
+  await pipeline(out.Body as Readable, createWriteStream(file));
+}
+
+// --- pipeline --------------------------------------------------------------------------------
+
+export interface S3IngestOptions {
+  s3: S3Client;
+  trail: TrailLocation;
+  stageDir: string;
+  batch: Omit<BatchContext, 'source'>;
+  /** Parallel downloads (default 16). */
+  downloadConcurrency?: number;
+  /** Objects per DuckDB batch (default 256). */
+  batchObjects?: number;
+  /** Batches downloaded ahead of DuckDB (default 2). */
+  aheadBatches?: number;
+  onBatch?: (result: BatchResult, totals: IngestTotals) => Promise<void> | void;
+}
+
+export interface IngestTotals {
+  objectsOk: number;
+  objectsRejected: number;
+  records: number;
+  downloadErrors: Array<{ key: string; error: string }>;
+}
+
+/**
+ * Download and ingest the given objects. Download failures (after the SDK's retries) are
+ * returned, not thrown: the object is not in the ledger as ok, so the next run retries it.
+ */
+export async function ingestObjects(
+  options: S3IngestOptions,
+  objects: ObjectRef[],
+): Promise<IngestTotals> {
+  const totals: IngestTotals = { objectsOk: 0, objectsRejected: 0, records: 0, downloadErrors: [] };
+  if (objects.length === 0) return totals;
+  mkdirSync(options.stageDir, { recursive: true });
+  const batchSize = options.batchObjects ?? 256;
+  const ahead = options.aheadBatches ?? 2;
+  const limit = pLimit(options.downloadConcurrency ?? 16);
+  const ctx: BatchContext = { ...options.batch, source: SOURCE };
+
+  let ingestChain: Promise<void> = Promise.resolve();
+  let queued = 0;
+  const waiters: Array<() => void> = [];
+  const ingest = (batch: StagedObject[]) => {
+    queued++;
+    ingestChain = ingestChain.then(async () => {
+      try {
+        const result = await ingestLogBatch(ctx, batch);
+        totals.objectsOk += result.objectsOk;
+        totals.objectsRejected += result.objectsRejected;
+        totals.records += result.records;
+        await options.onBatch?.(result, totals);
+      } finally {
+        for (const o of batch) rmSync(o.path, { force: true });
+        queued--;
+        waiters.shift()?.();
+      }
+    });
+  };
+
+  for (let i = 0; i < objects.length; i += batchSize) {
+    while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
+    const slice = objects.slice(i, i + batchSize);
+    const staged = await Promise.all(
+      slice.map((o) =>
+        limit(async (): Promise<StagedObject | undefined> => {
+          const file = join(
+            options.stageDir,
+            `${createHash('sha1').update(o.key).digest('hex')}.json.gz`,
+          );
+          try {
+            await downloadObject(options.s3, options.trail.bucket, o.key, file);
+          } catch (err) {
+            rmSync(file, { force: true });
+            totals.downloadErrors.push({ key: o.key, error: errorMessage(err) });
+            return undefined;
+          }
+          return {
+            key: o.key,
+            path: file,
+            shape: 'records',
+            etag: o.etag,
+            sizeBytes: o.sizeBytes,
+            accountId: o.accountId,
+            region: o.region,
+            day: o.day,
+          };
+        }),
+      ),
+    );
+    const ready = staged.filter((s): s is StagedObject => s !== undefined);
+    if (ready.length) ingest(ready);
+  }
+  await ingestChain;
+  return totals;
+}
+
+/** Record that a day prefix was listed completely. */
+export async function recordListing(
+  db: Db,
+  integrationId: string,
+  listing: { prefix: string; accountId: string; region: string; day: string; objects: number },
+): Promise<void> {
+  await db.exec(
+    `INSERT INTO ingest_prefix VALUES ($integration_id, $source, $prefix, $account, $region, $day::DATE, $objects, now())
+     ON CONFLICT DO UPDATE SET objects = excluded.objects, listed_at = excluded.listed_at`,
+    {
+      integration_id: integrationId,
+      source: SOURCE,
+      prefix: listing.prefix,
+      account: listing.accountId,
+      region: listing.region,
+      day: listing.day,
+      objects: listing.objects,
+    },
+  );
+}
+
+/** Objects rejected by earlier runs, to retry. */
+export async function rejectedObjects(db: Db, integrationId: string): Promise<ObjectRef[]> {
+  const rows = await db.all<{
+    object_key: string;
+    etag: string | null;
+    size_bytes: number | null;
+    account_id: string;
+    region: string;
+    day: string;
+  }>(
+    `SELECT object_key, etag, size_bytes, account_id, region, day FROM ingest_object
+     WHERE integration_id = $integration_id AND source = $source AND status = 'rejected'`,
+    { integration_id: integrationId, source: SOURCE },
+  );
+  return rows.map((r) => ({
+    key: r.object_key,
+    etag: r.etag,
+    sizeBytes: r.size_bytes ?? 0,
+    accountId: r.account_id,
+    region: r.region,
+    day: r.day,
+  }));
+}

@@ -1,0 +1,380 @@
+import { join } from 'node:path';
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import pLimit from 'p-limit';
+import type { AwsAccountConfig, AwsOrganizationConfig } from '../../config/schema.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { insertRows } from '../../model/insert.ts';
+import type { AccountRow } from '../../model/rows.ts';
+import type { AssessmentRun } from '../assessment.ts';
+import { loadAccountInventory, loadOrganization, setAccountStatus } from '../inventory.ts';
+import { AwsSession, awsErrorName } from './clients.ts';
+import type { EventMapper } from './cloudtrail/aggregate.ts';
+import {
+  dayPrefix,
+  daysOf,
+  ingestObjects,
+  listDayObjects,
+  type ObjectRef,
+  prefixesToList,
+  recordListing,
+  rejectedObjects,
+  type TrailLocation,
+} from './cloudtrail/s3.ts';
+import { getTrails, type TrailInfo } from './cloudtrail/trails.ts';
+import {
+  getAuthorizationDetails,
+  transformAuthorizationDetails,
+} from './iam/authorization-details.ts';
+import {
+  applyCredentialReport,
+  getCredentialReport,
+  parseCredentialReport,
+} from './iam/credential-report.ts';
+import {
+  accountRisk,
+  getOrganization,
+  transformOrganization,
+} from './organizations/organization.ts';
+
+/**
+ * Live AWS integrations: an organization (every active member account through an assumed
+ * read-only role) or a single account. Failures of one account are recorded and the rest
+ * goes on; the assessment then ends `partial`.
+ */
+
+type AwsIntegration = AwsOrganizationConfig | AwsAccountConfig;
+
+export interface AwsSyncOptions {
+  mapper: EventMapper;
+  /** Folder for staged log objects (default: a folder beside the database). */
+  stageDir: string;
+}
+
+function roleArn(accountId: string, roleName: string): string {
+  return `arn:aws:iam::${accountId}:role/${roleName}`;
+}
+
+function describe(err: unknown): string {
+  const name = awsErrorName(err);
+  const message = errorMessage(err);
+  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+async function syncAccountInventory(
+  run: AssessmentRun,
+  session: AwsSession,
+  accountId: string,
+  credentials: AwsCredentialIdentityProvider,
+): Promise<void> {
+  const iam = session.iam(credentials);
+  let call = 'GetAccountAuthorizationDetails';
+  try {
+    const details = await getAuthorizationDetails(iam);
+    call = 'GetCredentialReport';
+    const report = parseCredentialReport(await getCredentialReport(iam));
+    const rows = applyCredentialReport(
+      transformAuthorizationDetails(
+        {
+          assessmentId: run.assessmentId,
+          integrationId: run.integrationId,
+          accountId,
+          ownerTagKey: run.config.ownerTagKey,
+        },
+        details,
+      ),
+      report,
+      run.assessmentId,
+    );
+    await loadAccountInventory(run.db, run.assessmentId, accountId, rows);
+  } catch (err) {
+    const message = describe(err);
+    await setAccountStatus(run.db, run.assessmentId, accountId, 'failed', `${call}: ${message}`);
+    await run.recordError({ accountId, service: 'iam', call, message });
+    throw err;
+  }
+}
+
+async function syncUsageFromS3(
+  run: AssessmentRun,
+  integration: AwsIntegration,
+  session: AwsSession,
+  accounts: string[],
+  trail: TrailLocation,
+  dataEvents: boolean,
+  options: AwsSyncOptions,
+  readCredentials: AwsCredentialIdentityProvider | undefined,
+): Promise<void> {
+  const bucketRegion = integration.trail?.bucketRegion ?? integration.regions[0] ?? 'us-east-1';
+  const s3 = session.s3(bucketRegion, readCredentials);
+  const wanted = accounts.flatMap((accountId) =>
+    integration.regions.flatMap((region) =>
+      daysOf(run.window.start, run.window.end).map((day) => ({
+        prefix: dayPrefix(trail, accountId, region, day),
+        accountId,
+        region,
+        day,
+      })),
+    ),
+  );
+  const toList = await prefixesToList(run.db, run.integrationId, wanted);
+  run.logger.progress(
+    `[${run.integrationId}] usage: listing ${toList.length} of ${wanted.length} day prefixes (${accounts.length} accounts x ${integration.regions.length} regions)`,
+  );
+  const limit = pLimit(16);
+  const found: ObjectRef[] = [];
+  const listings: Array<{
+    prefix: string;
+    accountId: string;
+    region: string;
+    day: string;
+    objects: number;
+  }> = [];
+  const failedAccounts = new Set<string>();
+  await Promise.all(
+    toList.map((w) =>
+      limit(async () => {
+        if (failedAccounts.has(w.accountId)) return;
+        try {
+          const objects = await listDayObjects(s3, trail.bucket, w.prefix, w);
+          found.push(...objects);
+          listings.push({ ...w, objects: objects.length });
+        } catch (err) {
+          if (!failedAccounts.has(w.accountId)) {
+            failedAccounts.add(w.accountId);
+            await run.recordError({
+              accountId: w.accountId,
+              service: 's3',
+              call: 'ListObjectsV2',
+              message: describe(err),
+            });
+          }
+        }
+      }),
+    ),
+  );
+  const retries = await rejectedObjects(run.db, run.integrationId);
+  const seen = new Set(found.map((f) => f.key));
+  const objects = [...found, ...retries.filter((r) => !seen.has(r.key))].sort((a, b) =>
+    a.key.localeCompare(b.key),
+  );
+  const started = Date.now();
+  let lastLog = 0;
+  const totals = await ingestObjects(
+    {
+      s3,
+      trail,
+      stageDir: options.stageDir,
+      batch: {
+        db: run.db,
+        integrationId: run.integrationId,
+        assessmentId: run.assessmentId,
+        dataEvents,
+        mapper: options.mapper,
+      },
+      onBatch: async (result, t) => {
+        for (const r of result.rejected)
+          await run.recordError({ service: 'cloudtrail', call: r.key, message: r.error });
+        await run.addCounts({
+          events: result.records,
+          objects: result.objectsOk + result.objectsRejected,
+          rejected: result.objectsRejected,
+        });
+        const seconds = (Date.now() - started) / 1000;
+        const rate = Math.round(t.records / Math.max(seconds, 0.001));
+        const done = t.objectsOk + t.objectsRejected;
+        await run.progress(
+          { objects: done, of: objects.length, records: t.records, eventsPerSecond: rate },
+          Date.now() - lastLog > 2000
+            ? `usage: ${done}/${objects.length} objects, ${t.records} events, ${rate} events/s`
+            : undefined,
+        );
+        if (Date.now() - lastLog > 2000) lastLog = Date.now();
+      },
+    },
+    objects,
+  );
+  for (const e of totals.downloadErrors)
+    await run.recordError({ service: 's3', call: `GetObject ${e.key}`, message: e.error });
+  // A listing counts as complete only when every object it found was read (ok or rejected).
+  const failedKeys = new Set(totals.downloadErrors.map((e) => e.key));
+  const incomplete = new Set(
+    found
+      .filter((f) => failedKeys.has(f.key))
+      .map((f) => dayPrefix(trail, f.accountId, f.region, f.day)),
+  );
+  for (const l of listings)
+    if (!incomplete.has(l.prefix)) await recordListing(run.db, run.integrationId, l);
+  const seconds = (Date.now() - started) / 1000;
+  run.logger.progress(
+    `[${run.integrationId}] usage: ${totals.objectsOk} objects, ${totals.records} events in ${seconds.toFixed(1)} s (${Math.round(totals.records / Math.max(seconds, 0.001))} events/s), ${totals.objectsRejected} rejected`,
+  );
+}
+
+async function recordTrail(run: AssessmentRun, trail: TrailInfo, accountId: string): Promise<void> {
+  await run.db.exec('DELETE FROM log_source WHERE integration_id = $i AND source_id = $s', {
+    i: run.integrationId,
+    s: trail.arn,
+  });
+  await insertRows(run.db, 'log_source', [
+    {
+      integration_id: run.integrationId,
+      source_id: trail.arn,
+      account_id: accountId,
+      kind: 'cloudtrail',
+      details: {
+        bucket: trail.bucket,
+        prefix: trail.prefix,
+        organizationTrail: trail.organizationTrail,
+        multiRegion: trail.multiRegion,
+        homeRegion: trail.homeRegion,
+      },
+      data_event_selectors: trail.selectors,
+      observed_at: new Date().toISOString(),
+    },
+  ]);
+}
+
+export async function syncAws(
+  run: AssessmentRun,
+  integration: AwsIntegration,
+  options: AwsSyncOptions,
+): Promise<void> {
+  const session = new AwsSession({
+    endpoint: integration.endpoints?.aws,
+    region: integration.regions[0],
+    externalId: integration.externalId,
+  });
+  await run.stage('inventory');
+  let managementAccountId: string;
+  let accountsToRead: string[];
+  let managementCredentials: AwsCredentialIdentityProvider;
+  if (integration.kind === 'aws-organization') {
+    managementCredentials = session.assumeRole(integration.managementRoleArn);
+    const org = await getOrganization(session.organizations(managementCredentials));
+    managementAccountId = org.managementAccountId;
+    const rows = transformOrganization(
+      {
+        assessmentId: run.assessmentId,
+        integrationId: run.integrationId,
+        excludeOuIds: integration.excludeOuIds,
+        excludeAccountIds: integration.excludeAccountIds,
+        config: run.config,
+      },
+      org,
+    );
+    await loadOrganization(run.db, run.assessmentId, rows);
+    accountsToRead = rows.accounts
+      .filter((a) => a.inventory_status === 'ok')
+      .map((a) => a.account_id);
+    const skipped = rows.accounts.length - accountsToRead.length;
+    run.logger.progress(
+      `[${run.integrationId}] organization ${org.organizationId}: ${rows.accounts.length} accounts, ${accountsToRead.length} to assess, ${skipped} excluded or suspended`,
+    );
+  } else {
+    managementCredentials = session.assumeRole(integration.roleArn);
+    managementAccountId = integration.roleArn.split(':')[4]!;
+    const account: AccountRow = {
+      assessment_id: run.assessmentId,
+      account_id: managementAccountId,
+      integration_id: run.integrationId,
+      cloud: 'aws',
+      name: integration.name ?? managementAccountId,
+      parent_path: [],
+      status: 'ACTIVE',
+      tags: {},
+      ...accountRisk(managementAccountId, {}, run.config),
+      inventory_status: 'ok',
+      inventory_error: null,
+    };
+    await loadOrganization(run.db, run.assessmentId, {
+      nodes: [],
+      accounts: [account],
+      policies: [],
+      targets: [],
+    });
+    accountsToRead = [managementAccountId];
+  }
+
+  const limit = pLimit(integration.concurrency);
+  const readable: string[] = [];
+  let done = 0;
+  await Promise.all(
+    accountsToRead.map((accountId) =>
+      limit(async () => {
+        const credentials =
+          integration.kind === 'aws-organization'
+            ? session.assumeRole(roleArn(accountId, integration.memberRoleName))
+            : managementCredentials;
+        try {
+          await syncAccountInventory(run, session, accountId, credentials);
+          readable.push(accountId);
+        } catch (err) {
+          if (
+            awsErrorName(err) === 'AccessDenied' ||
+            awsErrorName(err) === 'AccessDeniedException'
+          ) {
+            run.logger.debug(`account ${accountId} denied`, { error: errorMessage(err) });
+          }
+          // Recorded by syncAccountInventory; the other accounts go on.
+        }
+        done++;
+        await run.progress(
+          { accountsDone: done, accounts: accountsToRead.length },
+          `inventory: ${done}/${accountsToRead.length} accounts`,
+        );
+      }),
+    ),
+  );
+
+  await run.stage('usage');
+  if (integration.usageSource !== 's3' || !integration.trail) {
+    await run.recordError({
+      service: 'cloudtrail',
+      message: `usage source ${integration.usageSource} is not available for this integration yet; usage was not read`,
+    });
+    return;
+  }
+  let dataEvents = false;
+  try {
+    const trails = await getTrails(
+      session.cloudTrail(integration.regions[0] ?? 'us-east-1', managementCredentials),
+    );
+    const trail = trails.find((t) => t.bucket === integration.trail?.bucket);
+    if (trail) {
+      dataEvents = trail.dataEvents;
+      await recordTrail(run, trail, managementAccountId);
+    } else {
+      await run.recordError({
+        accountId: managementAccountId,
+        service: 'cloudtrail',
+        call: 'DescribeTrails',
+        message: `no trail delivers to bucket ${integration.trail.bucket}; data events are assumed not logged`,
+      });
+    }
+  } catch (err) {
+    await run.recordError({
+      accountId: managementAccountId,
+      service: 'cloudtrail',
+      call: 'DescribeTrails',
+      message: describe(err),
+    });
+  }
+  const trailLocation: TrailLocation = {
+    bucket: integration.trail.bucket,
+    prefix: integration.trail.prefix,
+    organizationId: integration.trail.organizationId,
+  };
+  const readCredentials = integration.trail.bucketRoleArn
+    ? session.assumeRole(integration.trail.bucketRoleArn)
+    : managementCredentials;
+  await syncUsageFromS3(
+    run,
+    integration,
+    session,
+    readable.sort(),
+    trailLocation,
+    dataEvents,
+    { ...options, stageDir: join(options.stageDir, run.assessmentId) },
+    readCredentials,
+  );
+}
