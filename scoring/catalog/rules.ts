@@ -55,7 +55,13 @@ const gcpRulesSchema = z.object({
   description: z.string(),
   version: z.string().min(1),
   permissionRules: z.array(
-    z.object({ pattern: z.string().min(1), level, reason, category: z.string().optional() }),
+    z.object({
+      pattern: z.string().min(1),
+      level,
+      reason,
+      category: z.string().optional(),
+      writesOnly: z.boolean().optional(),
+    }),
   ),
   verbRules: z.array(
     z.object({
