@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
+import { registerCatalog } from './commands/catalog.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerDocs(program);
+  registerCatalog(program);
   return program;
 }
 
