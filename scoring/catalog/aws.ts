@@ -173,6 +173,15 @@ export class AwsCatalog {
 
 let shared: AwsCatalog | undefined;
 
+/**
+ * AWS actions whose use CloudTrail shows only in a given way: `never` lists the unobservable
+ * actions (iam:PassRole...) that scoring must not call unused; `data-event` those that need data
+ * event selectors on the trail.
+ */
+export function awsActionsByObservability(kind: Observability): string[] {
+  return [...getAwsCatalog().entries()].filter((c) => c.observable === kind).map((c) => c.action);
+}
+
 /** The process-wide AWS catalog, built on first use (about 0.3 s). */
 export function getAwsCatalog(): AwsCatalog {
   shared ??= new AwsCatalog();

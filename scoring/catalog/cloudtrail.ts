@@ -187,6 +187,13 @@ export class CloudTrailMapper {
     const exact = this.events.get(`${eventSource}\u0000${eventName}`);
     if (exact) return this.fromEntry(exact, versionId);
 
+    const prefix = this.prefixFor(eventSource);
+    const known = prefix !== undefined && this.expander.hasService(prefix);
+    // The event name as written first: only a name the catalog lacks loses a version suffix.
+    const asWritten = known ? this.expander.canonicalName(`${prefix}:${eventName}`) : undefined;
+    if (asWritten)
+      return { status: 'mapped', actions: [asWritten], reason: 'event name equals the IAM action' };
+
     let name = eventName;
     let suffixReason: string | undefined;
     for (const s of this.suffixes) {
@@ -203,20 +210,21 @@ export class CloudTrailMapper {
       if (entry) return this.fromEntry(entry, versionId);
     }
 
-    const prefix = this.prefixFor(eventSource);
-    if (!prefix || !this.expander.services().includes(prefix)) {
+    if (!known) {
       return {
         status: 'unmapped',
         actions: [],
         reason: `event source ${eventSource} has no IAM service prefix in the catalog${prefix ? ` (tried "${prefix}")` : ''}`,
       };
     }
-    const direct = this.expander.canonicalName(`${prefix}:${name}`);
+    const direct =
+      name !== eventName ? this.expander.canonicalName(`${prefix}:${name}`) : undefined;
     if (direct) {
-      const how = suffixReason
-        ? `version suffix removed; ${suffixReason}`
-        : 'event name equals the IAM action';
-      return { status: 'mapped', actions: [direct], reason: how };
+      return {
+        status: 'mapped',
+        actions: [direct],
+        reason: `version suffix removed; ${suffixReason}`,
+      };
     }
     for (const rule of this.prefixRules) {
       if (rule.eventSource !== eventSource) continue;

@@ -61,6 +61,10 @@ export class ActionExpander {
     return [...this.byService.keys()];
   }
 
+  hasService(prefix: string): boolean {
+    return this.byService.has(prefix.toLowerCase());
+  }
+
   /** Canonical spelling of an exact action name, or undefined when the catalog lacks it. */
   canonicalName(action: string): string | undefined {
     return this.canonical.get(action.toLowerCase());

@@ -134,3 +134,12 @@ describe('AWS action catalog', () => {
     expect(classifyAwsAction(action).observable).toBe(observable);
   });
 });
+
+describe('observability lists', () => {
+  it('lists iam:PassRole as never observable and S3 object reads as data events', async () => {
+    const { awsActionsByObservability } = await import('../../../scoring/catalog/index.ts');
+    expect(awsActionsByObservability('never')).toContain('iam:PassRole');
+    expect(awsActionsByObservability('data-event')).toContain('s3:GetObject');
+    expect(awsActionsByObservability('management')).not.toContain('s3:GetObject');
+  });
+});
