@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AccessDiscoveryError } from '../../lib/errors.ts';
 import { PRIVILEGE_LEVELS } from './levels.ts';
@@ -82,7 +83,7 @@ export type GcpRules = z.infer<typeof gcpRulesSchema>;
 
 /** Absolute path of a file under scoring/data/. */
 export function dataFilePath(name: string): string {
-  return new URL(`../data/${name}`, import.meta.url).pathname;
+  return fileURLToPath(new URL(`../data/${name}`, import.meta.url));
 }
 
 const rawCache = new Map<string, string>();
