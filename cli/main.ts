@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
+import { registerCatalog } from './commands/catalog.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerDocs(program);
+  registerCatalog(program);
   registerDemo(program);
   return program;
 }
