@@ -188,7 +188,8 @@ export async function runAssessment(options: RunAssessmentOptions): Promise<Asse
   // A run still marked running belongs to a process that died; this run supersedes it.
   await db.exec(
     `UPDATE assessment SET status = 'failed', finished_at = now(),
-       errors = json_insert(errors, '$[#]', json_object('message', 'interrupted: the process stopped before the run finished'))
+       errors = to_json(list_append(from_json(errors, '["JSON"]'),
+         json_object('message', 'interrupted: the process stopped before the run finished')))
      WHERE integration_id = $id AND status = 'running'`,
     { id: integration.id },
   );

@@ -1,11 +1,12 @@
 import type { Db } from '../model/db.ts';
 import { insertRows } from '../model/insert.ts';
-import type {
-  AccountRow,
-  InventoryRows,
-  OrgNodeRow,
-  PolicyRow,
-  PolicyTargetRow,
+import {
+  type AccountRow,
+  emptyInventory,
+  type InventoryRows,
+  type OrgNodeRow,
+  type PolicyRow,
+  type PolicyTargetRow,
 } from '../model/rows.ts';
 
 /**
@@ -123,4 +124,57 @@ export async function setAccountStatus(
      WHERE assessment_id = $assessment_id AND account_id = $account_id`,
     { status, error, assessment_id: assessmentId, account_id: accountId },
   );
+}
+
+/**
+ * Merge inventories (several export files may describe the same account) and split them by
+ * the account each principal and policy belongs to. The first occurrence of an id wins.
+ * Shared policies (no account) travel with every account that attaches them.
+ */
+export function splitByAccount(inventories: InventoryRows[]): Map<string, InventoryRows> {
+  const out = new Map<string, InventoryRows>();
+  const of = (account: string): InventoryRows => {
+    let rows = out.get(account);
+    if (!rows) {
+      rows = emptyInventory();
+      out.set(account, rows);
+    }
+    return rows;
+  };
+  const principalAccount = new Map<string, string>();
+  const seenPolicies = new Set<string>();
+  for (const inv of inventories) {
+    for (const p of inv.principals) {
+      if (principalAccount.has(p.principal_id)) continue;
+      principalAccount.set(p.principal_id, p.account_id);
+      of(p.account_id).principals.push(p);
+    }
+  }
+  const shared = new Map<string, PolicyRow>();
+  for (const inv of inventories) {
+    for (const p of inv.policies) {
+      if (p.account_id === null) {
+        if (!shared.has(p.policy_id)) shared.set(p.policy_id, p);
+        continue;
+      }
+      const key = `${p.account_id}\u0000${p.policy_id}`;
+      if (seenPolicies.has(key)) continue;
+      seenPolicies.add(key);
+      of(p.account_id).policies.push(p);
+    }
+    for (const a of inv.attachments) {
+      const account = principalAccount.get(a.principal_id);
+      if (!account) continue;
+      const rows = of(account);
+      rows.attachments.push(a);
+      const sharedPolicy = shared.get(a.policy_id);
+      if (sharedPolicy && !rows.policies.some((p) => p.policy_id === a.policy_id))
+        rows.policies.push(sharedPolicy);
+    }
+    for (const c of inv.credentials) {
+      const account = principalAccount.get(c.principal_id);
+      if (account) of(account).credentials.push(c);
+    }
+  }
+  return out;
 }

@@ -19,7 +19,9 @@ export interface SyncDependencies {
 export function syncFor(deps: SyncDependencies): IntegrationSync {
   return async (run: AssessmentRun) => {
     const integration = run.integration;
-    const stageDir = deps.stageDir ?? join(dirname(run.db.path === ':memory:' ? join(process.cwd(), 'x') : run.db.path), 'stage');
+    const stageDir =
+      deps.stageDir ??
+      join(dirname(run.db.path === ':memory:' ? join(process.cwd(), 'x') : run.db.path), 'stage');
     switch (integration.kind) {
       case 'aws-organization':
       case 'aws-account':

@@ -11,7 +11,7 @@ import {
 } from '../aws/cloudtrail/aggregate.ts';
 import { accountOfArn, transformAuthorizationDetails } from '../aws/iam/authorization-details.ts';
 import { accountRisk } from '../aws/organizations/organization.ts';
-import { loadAccountInventory, loadOrganization } from '../inventory.ts';
+import { loadAccountInventory, loadOrganization, splitByAccount } from '../inventory.ts';
 import { classifyImportFiles } from './files.ts';
 
 /**
@@ -95,14 +95,17 @@ export async function syncImport(
       await run.recordError({ service: 'import', call: file.key, message: errorMessage(err) });
     }
   }
+  const byAccount = splitByAccount(inventories.map((i) => i.rows));
+  for (const accountId of byAccount.keys()) account(accountId);
   await loadOrganization(run.db, run.assessmentId, {
     nodes: [],
     accounts: [...accounts.values()],
     policies: [],
     targets: [],
   });
-  for (const inv of inventories)
-    await loadAccountInventory(run.db, run.assessmentId, inv.accountId, inv.rows);
+  for (const [accountId, rows] of byAccount) {
+    await loadAccountInventory(run.db, run.assessmentId, accountId, rows);
+  }
 
   await run.stage('usage');
   const logs: StagedObject[] = files

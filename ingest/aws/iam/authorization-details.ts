@@ -209,7 +209,7 @@ export function transformAuthorizationDetails(
     policies.set(id, {
       ...base,
       policy_id: id,
-      account_id: ctx.accountId,
+      account_id: accountOfArn(ownerArn),
       cloud: 'aws',
       kind: 'inline',
       name,
@@ -235,7 +235,7 @@ export function transformAuthorizationDetails(
     policies.set(p.Arn, {
       ...base,
       policy_id: p.Arn,
-      account_id: awsManaged ? null : ctx.accountId,
+      account_id: awsManaged ? null : accountOfArn(p.Arn),
       cloud: 'aws',
       kind: awsManaged ? 'aws-managed' : 'customer-managed',
       name: p.PolicyName,
@@ -256,7 +256,7 @@ export function transformAuthorizationDetails(
     principals.push({
       ...base,
       principal_id: g.Arn,
-      account_id: ctx.accountId,
+      account_id: accountOfArn(g.Arn),
       cloud: 'aws',
       kind: 'group',
       name: g.GroupName,
@@ -285,7 +285,7 @@ export function transformAuthorizationDetails(
     principals.push({
       ...base,
       principal_id: u.Arn,
-      account_id: ctx.accountId,
+      account_id: accountOfArn(u.Arn),
       cloud: 'aws',
       kind: 'user',
       name: u.UserName,
@@ -335,7 +335,7 @@ export function transformAuthorizationDetails(
     principals.push({
       ...base,
       principal_id: r.Arn,
-      account_id: ctx.accountId,
+      account_id: accountOfArn(r.Arn),
       cloud: 'aws',
       kind: 'role',
       name: r.RoleName,
