@@ -9,10 +9,18 @@ import type { AssessmentRun } from '../assessment.ts';
 import { loadAccountInventory, loadOrganization, setAccountStatus } from '../inventory.ts';
 import { AwsSession, awsErrorName } from './clients.ts';
 import type { EventMapper } from './cloudtrail/aggregate.ts';
+import { loadAthenaUsage, runAthenaQuery, usageQuery } from './cloudtrail/athena.ts';
+import {
+  getDayEvents,
+  ingestDayEvents,
+  lookupKey,
+  RateLimiter,
+} from './cloudtrail/lookup-events.ts';
 import {
   dayPrefix,
   daysOf,
   ingestObjects,
+  LATE_DELIVERY_DAYS,
   listDayObjects,
   type ObjectRef,
   prefixesToList,
@@ -210,6 +218,123 @@ async function syncUsageFromS3(
   );
 }
 
+async function syncUsageFromAthena(
+  run: AssessmentRun,
+  integration: AwsIntegration,
+  session: AwsSession,
+  credentials: AwsCredentialIdentityProvider,
+  options: AwsSyncOptions,
+): Promise<void> {
+  const table = integration.athena;
+  if (!table) throw new Error('usageSource athena needs an athena block');
+  const latest = await run.db.scalar<string | null>(
+    "SELECT max(day)::VARCHAR FROM usage_daily WHERE integration_id = $i AND source = 'athena'",
+    { i: run.integrationId },
+  );
+  const margin = latest
+    ? new Date(Date.parse(`${latest}T00:00:00Z`) - LATE_DELIVERY_DAYS * 86_400_000)
+    : undefined;
+  const start =
+    margin && margin.toISOString().slice(0, 10) > run.window.start
+      ? margin.toISOString().slice(0, 10)
+      : run.window.start;
+  const endExclusive = new Date(Date.parse(`${run.window.end}T00:00:00Z`) + 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const client = session.athena(table.region ?? integration.regions[0] ?? 'us-east-1', credentials);
+  try {
+    const { rows, scannedBytes } = await runAthenaQuery(
+      client,
+      table,
+      usageQuery(table, start, endExclusive),
+    );
+    const loaded = await loadAthenaUsage(
+      run.db,
+      { integrationId: run.integrationId, assessmentId: run.assessmentId, mapper: options.mapper },
+      { start, endExclusive },
+      rows,
+    );
+    await run.addCounts({ events: loaded.calls, objects: 1 });
+    run.logger.progress(
+      `[${run.integrationId}] usage: Athena returned ${rows.length} aggregate rows for ${start}..${run.window.end} (${loaded.calls} calls, ${(scannedBytes / 1e6).toFixed(1)} MB scanned)`,
+    );
+  } catch (err) {
+    await run.recordError({
+      service: 'athena',
+      call: 'StartQueryExecution',
+      message: describe(err),
+    });
+  }
+}
+
+async function syncUsageFromLookupEvents(
+  run: AssessmentRun,
+  integration: AwsIntegration,
+  session: AwsSession,
+  accounts: string[],
+  options: AwsSyncOptions,
+  credentialsFor: (accountId: string) => AwsCredentialIdentityProvider,
+): Promise<void> {
+  const today = new Date().toISOString().slice(0, 10);
+  const days = daysOf(run.window.start, run.window.end).filter((d) => d < today);
+  const limiter = new RateLimiter(2);
+  const limit = pLimit(integration.concurrency);
+  const done = new Set(
+    (
+      await run.db.all<{ object_key: string }>(
+        "SELECT object_key FROM ingest_object WHERE integration_id = $i AND source = 'lookup-events' AND status = 'ok'",
+        { i: run.integrationId },
+      )
+    ).map((r) => r.object_key),
+  );
+  let events = 0;
+  await Promise.all(
+    accounts.flatMap((accountId) =>
+      integration.regions.map((region) =>
+        limit(async () => {
+          const client = session.cloudTrail(region, credentialsFor(accountId));
+          for (const day of days) {
+            if (done.has(lookupKey(accountId, region, day))) continue;
+            try {
+              const dayEvents = await getDayEvents(client, day, limiter, `${accountId}/${region}`);
+              const result = await ingestDayEvents(
+                {
+                  db: run.db,
+                  integrationId: run.integrationId,
+                  assessmentId: run.assessmentId,
+                  dataEvents: false,
+                  mapper: options.mapper,
+                },
+                options.stageDir,
+                { accountId, region, day },
+                dayEvents,
+              );
+              events += result.records;
+              await run.addCounts({
+                events: result.records,
+                objects: 1,
+                rejected: result.objectsRejected,
+              });
+              await run.progress({ events }, undefined);
+            } catch (err) {
+              await run.recordError({
+                accountId,
+                service: 'cloudtrail',
+                call: `LookupEvents ${region} ${day}`,
+                message: describe(err),
+              });
+              return;
+            }
+          }
+        }),
+      ),
+    ),
+  );
+  run.logger.progress(
+    `[${run.integrationId}] usage: LookupEvents gave ${events} management events`,
+  );
+}
+
 async function recordTrail(run: AssessmentRun, trail: TrailInfo, accountId: string): Promise<void> {
   await run.db.exec('DELETE FROM log_source WHERE integration_id = $i AND source_id = $s', {
     i: run.integrationId,
@@ -327,13 +452,26 @@ export async function syncAws(
   );
 
   await run.stage('usage');
-  if (integration.usageSource !== 's3' || !integration.trail) {
-    await run.recordError({
-      service: 'cloudtrail',
-      message: `usage source ${integration.usageSource} is not available for this integration yet; usage was not read`,
-    });
+  if (integration.usageSource === 'athena') {
+    await syncUsageFromAthena(run, integration, session, managementCredentials, options);
     return;
   }
+  if (integration.usageSource === 'lookup-events') {
+    await syncUsageFromLookupEvents(
+      run,
+      integration,
+      session,
+      readable.sort(),
+      options,
+      (accountId) =>
+        integration.kind === 'aws-organization'
+          ? session.assumeRole(roleArn(accountId, integration.memberRoleName))
+          : managementCredentials,
+    );
+    return;
+  }
+  if (!integration.trail)
+    throw new Error('usageSource s3 needs a trail (config validation should have caught this)');
   let dataEvents = false;
   try {
     const trails = await getTrails(
