@@ -16,7 +16,10 @@ import {
   parseMember,
   serviceAccountProject,
 } from '../../../ingest/gcp/principals.ts';
-import { transformHierarchy } from '../../../ingest/gcp/resourcemanager/hierarchy.ts';
+import {
+  type GcpHierarchy,
+  transformHierarchy,
+} from '../../../ingest/gcp/resourcemanager/hierarchy.ts';
 import { mergeConditions } from '../../../ingest/gcp/resourcemanager/iam-policy.ts';
 import { IngestError } from '../../../lib/errors.ts';
 
@@ -118,7 +121,7 @@ describe('hierarchy transform', () => {
   const config = parseConfig({
     integrations: [{ id: 'x', kind: 'gcp-organization', organizationId: '1' }],
   });
-  const hierarchy = {
+  const hierarchy: GcpHierarchy = {
     organization: {
       name: 'organizations/1',
       displayName: 'acme.example',
