@@ -15,7 +15,7 @@ import {
   SINK_PROJECT,
 } from '../../fixtures/cloud/gcp/world-builder.ts';
 import { memoryDb } from '../../helpers/db.ts';
-import { dataAccessDays, expectedNoPermission, expectedUsage, rewriteDayFile } from './expected.ts';
+import { dataAccessDays, expectedNoPermission, expectedUsage } from './expected.ts';
 import { assessGcp } from './helpers.ts';
 
 const START = '2026-11-18';
