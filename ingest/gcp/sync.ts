@@ -293,6 +293,14 @@ export async function syncGcpInventory(
   );
   for (const g of groups) {
     if (g.error === undefined) continue;
+    if (g.nested) {
+      // Its members inherit through the outer group, which was read: only the attribution to
+      // this nested group is missing, and its principal says so (membersResolved: false).
+      run.logger.warn(
+        `[${run.integrationId}] group:${g.email} (nested): members cannot be read: ${g.error}`,
+      );
+      continue;
+    }
     await run.recordError({
       service: 'cloudidentity',
       call: g.failedCall,
@@ -538,7 +546,10 @@ export async function syncGcpUsage(
         );
         rows += result.rows;
       }
-      const totals = await loadStagedRange(run.db, ledger, range, window, inventory.scopeAccountId);
+      const totals = await loadStagedRange(run.db, ledger, range, window, {
+        fallback: inventory.scopeAccountId,
+        organization: integration.kind === 'gcp-organization' ? inventory.scopeAccountId : null,
+      });
       await run.addCounts({ events: totals.calls, objects: 1 });
       await run.progress(
         { rangesDone: ranges.indexOf(range) + 1, ranges: ranges.length, rows },

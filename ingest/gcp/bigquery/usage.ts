@@ -347,7 +347,12 @@ export async function loadStagedRange(
   ctx: LedgerContext,
   range: DayRange,
   window: DayRange,
-  fallbackAccount: string,
+  accounts: {
+    /** Account of entries on no project (organization or folder level). */
+    fallback: string;
+    /** The numeric organization id, for an organization integration. */
+    organization: string | null;
+  },
 ): Promise<LoadTotals> {
   return db.transaction(async (tx) => {
     const base = { integration_id: ctx.integrationId, start: range.start, end: range.end };
@@ -371,7 +376,7 @@ export async function loadStagedRange(
          AND day BETWEEN $start::DATE AND $end::DATE`,
       base,
     );
-    const merge = { integration_id: ctx.integrationId, fallback_account: fallbackAccount };
+    const merge = { integration_id: ctx.integrationId, fallback_account: accounts.fallback };
     await tx.exec(sql('merge_usage.sql'), merge);
     await tx.exec(sql('merge_identity.sql'), { integration_id: ctx.integrationId });
     await tx.exec(sql('merge_coverage.sql'), merge);
@@ -400,6 +405,14 @@ export async function loadStagedRange(
     };
     await tx.exec(sql('fill_coverage.sql'), coverage);
     await tx.exec(sql('carry_data_access.sql'), { integration_id: ctx.integrationId });
+    if (accounts.organization) {
+      await tx.exec(sql('organization_coverage.sql'), {
+        integration_id: ctx.integrationId,
+        organization_account: accounts.organization,
+        start: range.start,
+        end: range.end,
+      });
+    }
     await tx.exec(
       `DELETE FROM unmapped_event WHERE integration_id = $integration_id AND event_source = 'gcp'
          AND event_name NOT IN (

@@ -36,6 +36,8 @@ export interface GroupExpansion {
   /** `groups/<id>`; undefined when the group could not be resolved. */
   name: string | undefined;
   members: GroupMember[];
+  /** Met only as a member of another group (no binding of its own names it). */
+  nested: boolean;
   /** Why the members are unknown; undefined when they were read. */
   error: string | undefined;
   /** Which call failed. */
@@ -77,56 +79,69 @@ export async function getGroupMembers(
       listError = describeGcpError(err);
     }
   }
+  const expandOne = async (email: string, nested: boolean): Promise<GroupExpansion> => {
+    let name = known.get(email.toLowerCase());
+    let failedCall = 'groups.lookup';
+    try {
+      if (!name) {
+        const found = parseResponse(
+          LookupSchema,
+          await call(api, () => ci.groups.lookup({ 'groupKey.id': email })),
+          'groups.lookup',
+        );
+        name = found.name;
+      }
+      failedCall = 'groups.memberships.searchTransitiveMemberships';
+      const parent = name;
+      const relations = await listAll(
+        api,
+        (pageToken) =>
+          ci.groups.memberships.searchTransitiveMemberships({ parent, pageSize: 1000, pageToken }),
+        (page) => page.memberships,
+      );
+      const members = relations.map((r) => {
+        const rel = parseResponse(
+          MemberRelationSchema,
+          r,
+          'groups.memberships.searchTransitiveMemberships',
+        );
+        const key = rel.preferredMemberKey[0]?.id ?? '';
+        return { member: memberString(rel.member, key), relation: rel.relationType ?? null };
+      });
+      members.sort((a, b) => a.member.localeCompare(b.member));
+      return { email, name, nested, members, error: undefined, failedCall: undefined };
+    } catch (err) {
+      const message = describeGcpError(err);
+      return {
+        email,
+        name,
+        nested,
+        members: [],
+        error: listError && !name ? `${message} (groups.list: ${listError})` : message,
+        failedCall,
+      };
+    }
+  };
+
+  // Groups inside groups are expanded too: their members are already among the outer
+  // group's, but which of them sit in the nested group tells whether that group is in use.
   const limit = pLimit(concurrency);
-  const out = await Promise.all(
-    [...new Set(emails)].sort().map((email) =>
-      limit(async (): Promise<GroupExpansion> => {
-        let name = known.get(email.toLowerCase());
-        let failedCall = 'groups.lookup';
-        try {
-          if (!name) {
-            const found = parseResponse(
-              LookupSchema,
-              await call(api, () => ci.groups.lookup({ 'groupKey.id': email })),
-              'groups.lookup',
-            );
-            name = found.name;
-          }
-          failedCall = 'groups.memberships.searchTransitiveMemberships';
-          const parent = name;
-          const relations = await listAll(
-            api,
-            (pageToken) =>
-              ci.groups.memberships.searchTransitiveMemberships({
-                parent,
-                pageSize: 1000,
-                pageToken,
-              }),
-            (page) => page.memberships,
-          );
-          const members = relations.map((r) => {
-            const rel = parseResponse(
-              MemberRelationSchema,
-              r,
-              'groups.memberships.searchTransitiveMemberships',
-            );
-            const key = rel.preferredMemberKey[0]?.id ?? '';
-            return { member: memberString(rel.member, key), relation: rel.relationType ?? null };
-          });
-          members.sort((a, b) => a.member.localeCompare(b.member));
-          return { email, name, members, error: undefined, failedCall: undefined };
-        } catch (err) {
-          const message = describeGcpError(err);
-          return {
-            email,
-            name,
-            members: [],
-            error: listError && !name ? `${message} (groups.list: ${listError})` : message,
-            failedCall,
-          };
-        }
-      }),
-    ),
-  );
-  return out;
+  const results = new Map<string, GroupExpansion>();
+  let pending = [...new Set(emails)].sort();
+  let nested = false;
+  while (pending.length > 0) {
+    const batch = await Promise.all(pending.map((email) => limit(() => expandOne(email, nested))));
+    for (const g of batch) results.set(g.email.toLowerCase(), g);
+    pending = [
+      ...new Set(
+        batch.flatMap((g) =>
+          g.members.filter((m) => m.member.startsWith('group:')).map((m) => m.member.slice(6)),
+        ),
+      ),
+    ]
+      .filter((email) => !results.has(email.toLowerCase()))
+      .sort();
+    nested = true;
+  }
+  return [...results.values()].sort((a, b) => a.email.localeCompare(b.email));
 }

@@ -57,6 +57,29 @@ function world() {
       { role: 'roles/owner', members: ['group:sre@fixture.example'], condition: DEPLOY_PREFIX },
     ],
   };
+  // A group bound nowhere, only nested inside sre@.
+  org.groups.push({
+    name: 'groups/g-oncall',
+    groupKey: { id: 'oncall@fixture.example' },
+    displayName: 'On call',
+    memberships: [
+      {
+        name: 'groups/g-oncall/memberships/m1',
+        preferredMemberKey: { id: 'gina@fixture.example' },
+        type: 'USER',
+        roles: [{ name: 'MEMBER' }],
+      },
+    ],
+  });
+  const sre = org.groups.find((g) => g.name === 'groups/g-sre') as {
+    memberships: Array<Record<string, unknown>>;
+  };
+  sre.memberships.push({
+    name: 'groups/g-sre/memberships/m3',
+    preferredMemberKey: { id: 'oncall@fixture.example' },
+    type: 'GROUP',
+    roles: [{ name: 'MEMBER' }],
+  });
   const sandbox = org.serviceAccounts.find((sa) => sa.email.startsWith('sandbox@'));
   if (sandbox) sandbox.disabled = true;
   return spec;
@@ -334,6 +357,30 @@ describe('GCP inventory of an organization through the real clients', () => {
         via_ref: ORG,
       },
       {
+        principal_id: 'group:oncall@fixture.example',
+        policy_id: `${ORG}/roles/fxAuditor`,
+        via: 'group',
+        via_ref: 'group:sre@fixture.example',
+      },
+      {
+        principal_id: 'group:oncall@fixture.example',
+        policy_id: 'roles/editor',
+        via: 'group',
+        via_ref: 'group:platform@fixture.example',
+      },
+      {
+        principal_id: 'group:oncall@fixture.example',
+        policy_id: 'roles/owner',
+        via: 'group',
+        via_ref: 'group:sre@fixture.example',
+      },
+      {
+        principal_id: 'group:oncall@fixture.example',
+        policy_id: 'roles/viewer',
+        via: 'group',
+        via_ref: 'group:eng@fixture.example',
+      },
+      {
         principal_id: 'group:platform@fixture.example',
         policy_id: 'roles/editor',
         via: 'binding',
@@ -377,7 +424,7 @@ describe('GCP inventory of an organization through the real clients', () => {
     expect(JSON.parse(eng?.attributes ?? '{}')).toEqual({
       groupName: 'groups/g-eng',
       membersResolved: true,
-      members: 7,
+      members: 9,
       directMembers: 3,
     });
     const alice = await db.one<{ attributes: string }>(
@@ -391,6 +438,46 @@ describe('GCP inventory of an organization through the real clients', () => {
         'group:sre@fixture.example',
       ],
     });
+  });
+
+  it('expands a group met only inside another group, so its members are attributed to it', async () => {
+    const oncall = await db.one<{ attributes: string }>(
+      "SELECT attributes::VARCHAR AS attributes FROM principal WHERE assessment_id = $a AND principal_id = 'group:oncall@fixture.example'",
+      a,
+    );
+    expect(JSON.parse(oncall?.attributes ?? '{}')).toEqual({
+      groupName: 'groups/g-oncall',
+      membersResolved: true,
+      members: 1,
+      directMembers: 1,
+      groups: [
+        'group:eng@fixture.example',
+        'group:platform@fixture.example',
+        'group:sre@fixture.example',
+      ],
+    });
+    const gina = await db.one<{ attributes: string }>(
+      "SELECT attributes::VARCHAR AS attributes FROM principal WHERE assessment_id = $a AND principal_id = 'user:gina@fixture.example'",
+      a,
+    );
+    expect(JSON.parse(gina?.attributes ?? '{}')).toEqual({
+      groups: [
+        'group:eng@fixture.example',
+        'group:oncall@fixture.example',
+        'group:platform@fixture.example',
+        'group:sre@fixture.example',
+      ],
+    });
+    // The nested group holds no binding, so gina's grants come through the bound groups only.
+    const via = await db.all(
+      "SELECT DISTINCT via_ref FROM principal_policy WHERE assessment_id = $a AND principal_id = 'user:gina@fixture.example' ORDER BY via_ref",
+      a,
+    );
+    expect(via).toEqual([
+      { via_ref: 'group:eng@fixture.example' },
+      { via_ref: 'group:platform@fixture.example' },
+      { via_ref: 'group:sre@fixture.example' },
+    ]);
   });
 
   it('stores every member kind with its principal kind, identity type and account', async () => {

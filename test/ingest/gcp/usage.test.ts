@@ -122,7 +122,8 @@ describe('GCP usage from the BigQuery audit sink', () => {
         records: number;
       }>(
         `SELECT account_id, strftime(day, '%Y-%m-%d') AS day, data_events, records FROM log_coverage
-         WHERE source = 'bigquery' AND region = 'global' ORDER BY account_id, day`,
+         WHERE source = 'bigquery' AND region = 'global' AND account_id <> $org ORDER BY account_id, day`,
+        { org: ORG_ID },
       );
       const projects = [
         ...new Set(spec.audit.flatMap((f) => f.entries.map((e) => e.resource.labels.project_id))),
@@ -144,6 +145,18 @@ describe('GCP usage from the BigQuery audit sink', () => {
         expect({ ...c, data_events: c.data_events }).toEqual({ ...c, data_events: expected });
       }
       expect(coverage.some((c) => c.data_events)).toBe(true);
+      // The organization (its users and groups act anywhere) records reads on a day only when
+      // every project does.
+      const organization = await db.all(
+        `SELECT strftime(day, '%Y-%m-%d') AS day, data_events FROM log_coverage WHERE account_id = $org ORDER BY day`,
+        { org: ORG_ID },
+      );
+      expect(organization).toEqual(
+        DAYS.map((day) => ({
+          day,
+          data_events: coverage.filter((c) => c.day === day).every((c) => c.data_events),
+        })),
+      );
       const source = await db.one<{
         source_id: string;
         kind: string;
@@ -349,14 +362,16 @@ describe('GCP usage: identities', () => {
       ]);
       // Quiet days of a project the sink shows are covered too, with no records.
       const coverage = await db.all(
-        `SELECT account_id, strftime(day, '%Y-%m-%d') AS day, records FROM log_coverage ORDER BY account_id, day`,
+        `SELECT account_id, strftime(day, '%Y-%m-%d') AS day, data_events, records FROM log_coverage
+         ORDER BY account_id, day`,
       );
       expect(coverage).toEqual(
-        [PROD_PROJECT, PROD_DATA_PROJECT].sort().flatMap((p) =>
+        [ORG_ID, PROD_PROJECT, PROD_DATA_PROJECT].sort().flatMap((p) =>
           DAYS.map((day) => ({
             account_id: p,
             day,
-            records: day !== '2026-11-20' ? 0 : p === PROD_PROJECT ? 4 : 1,
+            data_events: false,
+            records: day !== '2026-11-20' || p === ORG_ID ? 0 : p === PROD_PROJECT ? 4 : 1,
           })),
         ),
       );
