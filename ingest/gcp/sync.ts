@@ -133,13 +133,25 @@ export async function syncGcpInventory(
   let hierarchy: GcpHierarchy;
   let scopeAccountId: string;
   let orgName: string | undefined;
-  if (integration.kind === 'gcp-organization') {
-    orgName = organizationName(integration.organizationId);
-    hierarchy = await getOrganizationHierarchy(api, orgName, integration.concurrency);
-    scopeAccountId = numericId(orgName);
-  } else {
-    hierarchy = await getProjectHierarchy(api, integration.projectId);
-    scopeAccountId = integration.projectId;
+  const root =
+    integration.kind === 'gcp-organization'
+      ? organizationName(integration.organizationId)
+      : `projects/${integration.projectId}`;
+  try {
+    if (integration.kind === 'gcp-organization') {
+      orgName = root;
+      hierarchy = await getOrganizationHierarchy(api, root, integration.concurrency);
+      scopeAccountId = numericId(root);
+    } else {
+      hierarchy = await getProjectHierarchy(api, integration.projectId);
+      scopeAccountId = integration.projectId;
+    }
+  } catch (err) {
+    // Without the root nothing can be assessed: the run fails, saying why.
+    throw new IngestError(`${root} cannot be read: ${describeGcpError(err)}`, {
+      call: integration.kind === 'gcp-organization' ? 'organizations.get' : 'projects.get',
+      resource: root,
+    });
   }
   for (const f of hierarchy.failures) {
     await run.recordError({
@@ -326,6 +338,11 @@ export async function syncGcpInventory(
       roles: roleRows,
     },
   );
+  if (result.outOfScopeMembers > 0) {
+    run.logger.progress(
+      `[${run.integrationId}] ${result.outOfScopeMembers} bound service accounts belong to excluded, deleted or failed projects and were left out`,
+    );
+  }
   for (const [kind, count] of result.ignoredMembers) {
     run.logger.warn(
       `[${run.integrationId}] ${count} bound members of kind "${kind}" are not principals (deleted or legacy members) and were left out`,
@@ -532,7 +549,7 @@ export async function syncGcpUsage(
             `the aggregation query would process ${formatBytes(bytes)}, over the ceiling auditSink.maxBytesProcessed (${formatBytes(maxBytesProcessed)}); it was not run`,
           );
         }
-        callName = 'jobs.query';
+        callName = 'jobs.insert';
         const result = await runAggregate(
           target,
           query,
@@ -559,7 +576,10 @@ export async function syncGcpUsage(
       const message = describeGcpError(err);
       await run.recordError({
         service: 'bigquery',
-        call: callName,
+        call:
+          err instanceof IngestError && typeof err.details.call === 'string'
+            ? err.details.call
+            : callName,
         message: `usage ${label}: ${message}`,
       });
       await recordRejectedRange(run.db, ledger, range, message);

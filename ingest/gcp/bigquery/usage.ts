@@ -8,6 +8,7 @@ import type { Db } from '../../../model/db.ts';
 import { insertRows } from '../../../model/insert.ts';
 import { isGcpPermission } from '../../../scoring/catalog/index.ts';
 import { paginate } from '../../paginate.ts';
+import { describeGcpError } from '../clients.ts';
 import { callerMember } from '../principals.ts';
 import type { SinkDataset } from './sinks.ts';
 
@@ -217,6 +218,16 @@ export function toStageRow(raw: unknown): StageRow {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Run a BigQuery call; its failure becomes an IngestError naming the call (details.call). */
+async function named<T>(callName: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof IngestError) throw err;
+    throw new IngestError(describeGcpError(err), { call: callName }, { cause: err });
+  }
+}
+
 export interface RunOptions {
   /** First poll delay; doubled up to 5 s. */
   pollMs?: number;
@@ -260,10 +271,12 @@ export async function runAggregate(
   onPage: (rows: StageRow[]) => Promise<void>,
   options: RunOptions = {},
 ): Promise<{ bytesProcessed: number; rows: number }> {
-  const [job] = await target.bq.createQueryJob({ query, params, location: target.location });
-  const metadata = await waitForJob(job, options);
+  const [job] = await named('jobs.insert', () =>
+    target.bq.createQueryJob({ query, params, location: target.location }),
+  );
+  const metadata = await named('jobs.get', () => waitForJob(job, options));
   let rows = 0;
-  for await (const [page] of paginate(
+  const pages = paginate(
     (pageToken) =>
       job.getQueryResults({
         autoPaginate: false,
@@ -271,8 +284,11 @@ export async function runAggregate(
         ...(pageToken ? { pageToken } : {}),
       }) as unknown as Promise<[unknown[], { pageToken?: string } | null]>,
     ([, next]) => next?.pageToken,
-  )) {
-    const staged = page.map(toStageRow);
+  );
+  for (;;) {
+    const next = await named('jobs.getQueryResults', () => pages.next());
+    if (next.done) break;
+    const staged = next.value[0].map(toStageRow);
     rows += staged.length;
     await onPage(staged);
   }

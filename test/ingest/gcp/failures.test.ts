@@ -97,6 +97,19 @@ describe('GCP ingestion failures: recorded, and the rest goes on', () => {
     );
   });
 
+  it('fails the run, saying why, when the organization itself cannot be read', async () => {
+    await withFaults(
+      [{ kind: 'access-denied', service: 'cloudresourcemanager', operation: 'organizations.get' }],
+      async (cloud, db) => {
+        const result = await assessGcp(db, cloud);
+        expect(result.status).toBe('failed');
+        expect(result.errors).toEqual([
+          { message: expect.stringMatching(/^organizations\/123456789012 cannot be read: 403 /) },
+        ]);
+      },
+    );
+  });
+
   it('fails a project whose service accounts cannot be listed', async () => {
     await withFaults(
       [
@@ -240,7 +253,7 @@ describe('GCP ingestion failures: recorded, and the rest goes on', () => {
       expect(result.errors).toEqual([
         {
           service: 'bigquery',
-          call: 'jobs.query',
+          call: 'jobs.insert',
           message: expect.stringMatching(/^usage 2026-11-18\.\.2026-11-21: .*resourcesExceeded/),
         },
       ]);
