@@ -4,6 +4,7 @@ import { registerCatalog } from './commands/catalog.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
+import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerDocs(program);
   registerCatalog(program);
+  registerFixtures(program);
   registerDemo(program);
   return program;
 }
