@@ -303,8 +303,40 @@ export async function createStage(db: Db): Promise<void> {
   await db.exec(sql('stage.sql'));
 }
 
+const STAGE_COLUMNS = [
+  'principal_id',
+  'identity',
+  'identity_kind',
+  'action',
+  'action_status',
+  'day',
+  'project_id',
+  'log_type',
+  'calls',
+  'denied',
+  'first_seen',
+  'last_seen',
+  'last_caller_ip',
+  'last_user_agent',
+] as const satisfies ReadonlyArray<keyof StageRow>;
+
+/**
+ * Append rows in stage.sql's column order. Values go in as text or integers and DuckDB casts
+ * them to DATE / TIMESTAMPTZ (microseconds kept): about twice as fast as the generic insert,
+ * which matters on a first 90-day load of millions of aggregate rows.
+ */
 export async function stageRows(db: Db, rows: StageRow[]): Promise<void> {
-  await insertRows(db, 'gcp_bq_stage', rows);
+  await db.append('gcp_bq_stage', (a) => {
+    for (const row of rows) {
+      for (const column of STAGE_COLUMNS) {
+        const value = row[column];
+        if (value === null) a.appendNull();
+        else if (typeof value === 'number') a.appendBigInt(BigInt(value));
+        else a.appendVarchar(value);
+      }
+      a.endRow();
+    }
+  });
 }
 
 export async function dropStage(db: Db): Promise<void> {
