@@ -99,6 +99,7 @@ function numericId(name: string): string {
 const SERVICE_OF_CALL: Record<string, string> = {
   'projects.getIamPolicy': 'cloudresourcemanager',
   'projects.serviceAccounts.list': 'iam',
+  'projects.serviceAccounts.keys.list': 'iam',
   'projects.roles.list': 'iam',
 };
 
@@ -118,6 +119,7 @@ async function readProject(api: GcpApi, projectId: string): Promise<ProjectInven
     const customRoles = await getCustomRoles(api, `projects/${projectId}`);
     return { policy, serviceAccounts, customRoles };
   } catch (err) {
+    if (err instanceof IngestError && typeof err.details.call === 'string') throw err;
     throw new IngestError(describeGcpError(err), { call: callName, projectId }, { cause: err });
   }
 }

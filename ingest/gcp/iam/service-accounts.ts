@@ -1,6 +1,8 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { IngestError } from '../../../lib/errors.ts';
 import { call, type GcpApi, listAll, parseResponse } from '../api.ts';
+import { describeGcpError } from '../clients.ts';
 
 /**
  * Service accounts of a project with their user-managed keys. Google-managed keys rotate by
@@ -77,11 +79,21 @@ export async function getServiceAccounts(
   const out = await Promise.all(
     accounts.map((sa) =>
       limit(async (): Promise<GcpServiceAccount> => {
+        let listed: unknown;
+        try {
+          listed = await call(api, () =>
+            iam.projects.serviceAccounts.keys.list({ name: sa.name, keyTypes: ['USER_MANAGED'] }),
+          );
+        } catch (err) {
+          throw new IngestError(
+            `${sa.email}: ${describeGcpError(err)}`,
+            { call: 'projects.serviceAccounts.keys.list', serviceAccount: sa.email },
+            { cause: err },
+          );
+        }
         const keys = parseResponse(
           KeysResponseSchema,
-          await call(api, () =>
-            iam.projects.serviceAccounts.keys.list({ name: sa.name, keyTypes: ['USER_MANAGED'] }),
-          ),
+          listed,
           'projects.serviceAccounts.keys.list',
         );
         return {

@@ -135,6 +135,31 @@ describe('GCP ingestion failures: recorded, and the rest goes on', () => {
     );
   });
 
+  it('fails a project whose service account keys cannot be listed, naming the account', async () => {
+    await withFaults(
+      [
+        {
+          kind: 'access-denied',
+          service: 'iam',
+          operation: 'projects.serviceAccounts.keys.list',
+          project: PROD_DATA_PROJECT,
+        },
+      ],
+      async (cloud, db) => {
+        const result = await assessGcp(db, cloud);
+        expect(result.status).toBe('partial');
+        expect(result.errors).toEqual([
+          {
+            accountId: PROD_DATA_PROJECT,
+            service: 'iam',
+            call: 'projects.serviceAccounts.keys.list',
+            message: expect.stringMatching(/^etl@fx-prod-0002\.iam\.gserviceaccount\.com: 403 /),
+          },
+        ]);
+      },
+    );
+  });
+
   it('retries throttled calls with backoff and succeeds', async () => {
     const faults: FaultRule[] = [
       {
