@@ -2,9 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../config/load.ts';
+import {
+  type AggregateSource,
+  gcpUsageAggregateSql,
+} from '../../../fixtures/cloud/gcp/bigquery-contract.ts';
 import { classifyTables } from '../../../ingest/gcp/bigquery/sinks.ts';
 import {
   aggregateParams,
+  aggregateQuery,
   contiguousRanges,
   sinkSetKey,
   toStageRow,
@@ -272,6 +277,45 @@ describe('BigQuery usage pieces', () => {
         shards: ['20261117', '20261118'],
       },
     ]);
+  });
+
+  it('sends exactly the gcp-usage-aggregate v1 text of fixtures/FORMAT.md, for any mix of layouts', () => {
+    const normalize = (q: string) => q.replace(/\s+/g, ' ').trim();
+    const sinks = [
+      {
+        projectId: 'acme-logging',
+        datasetId: 'org_audit',
+        location: 'US',
+        tables: classifyTables([
+          { id: 'cloudaudit_googleapis_com_activity', partitioned: true },
+          { id: 'cloudaudit_googleapis_com_data_access_20261118', partitioned: false },
+        ]),
+      },
+      {
+        projectId: 'acme-logging',
+        datasetId: 'folder_audit',
+        location: 'US',
+        tables: classifyTables([
+          { id: 'cloudaudit_googleapis_com_activity_20261118', partitioned: false },
+          { id: 'cloudaudit_googleapis_com_data_access', partitioned: true },
+        ]),
+      },
+    ];
+    const sources: AggregateSource[] = sinks.flatMap((sink) =>
+      sink.tables.map((t) => ({
+        projectId: sink.projectId,
+        datasetId: sink.datasetId,
+        tableId: t.tableId,
+        sharded: t.sharded,
+        logType: t.logType,
+      })),
+    );
+    expect(normalize(aggregateQuery(sinks))).toBe(normalize(gcpUsageAggregateSql(sources)));
+    expect(() =>
+      aggregateQuery([
+        { ...sinks[0], datasetId: 'x`; DROP', tables: sinks[0]?.tables ?? [] } as never,
+      ]),
+    ).toThrow(IngestError);
   });
 
   it('keys the ledger by the set of sink datasets, in any order', () => {
