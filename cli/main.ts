@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDocs } from './commands/docs.ts';
+import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerDocs(program);
+  registerFixtures(program);
   return program;
 }
 
