@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RemediationError } from '../lib/errors.ts';
 import type { Db, Row, SqlParams } from '../model/db.ts';
 import { getAwsCatalog } from '../scoring/catalog/aws.ts';
@@ -7,6 +5,7 @@ import { classifyGcpPermission, isGcpPermission } from '../scoring/catalog/gcp.t
 import type { ActionExpander } from '../scoring/policy/expand.ts';
 import { parsePolicyDocument } from '../scoring/policy/parse.ts';
 import type { PolicyDoc, PolicySet } from './proof.ts';
+import { sql } from './sql.ts';
 
 /**
  * INTERIM LOADER — what the rules need per principal, computed straight from the model (the
@@ -21,16 +20,6 @@ import type { PolicyDoc, PolicySet } from './proof.ts';
  */
 
 const ANY_ACCOUNT = '\u0000any';
-const SQL_DIR = join(import.meta.dirname, 'sql');
-const sqlCache = new Map<string, string>();
-function sql(name: string): string {
-  let text = sqlCache.get(name);
-  if (!text) {
-    text = readFileSync(join(SQL_DIR, `${name}.sql`), 'utf8');
-    sqlCache.set(name, text);
-  }
-  return text;
-}
 
 async function query<T extends Row>(db: Db, name: string, params: SqlParams): Promise<T[]> {
   return db.all<T>(sql(name), params);

@@ -26,7 +26,9 @@ export function policyChars(document: unknown): number {
   return n;
 }
 
-export function inlineLimitKind(principalKind: string): PolicyLimitKind {
+export function inlineLimitKind(
+  principalKind: string,
+): 'inline-user' | 'inline-role' | 'inline-group' {
   switch (principalKind) {
     case 'user':
       return 'inline-user';

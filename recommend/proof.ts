@@ -261,10 +261,7 @@ export function buildProof(input: ProofInput): Proof {
   const many = input.subjects.length > 1;
   for (const subject of input.subjects) {
     const before = evaluator.effective(subject.before);
-    const after =
-      input.expectation === 'remove-principal'
-        ? new Set<string>()
-        : evaluator.effective(subject.after);
+    const after = evaluator.effective(subject.after);
     grantedBefore += before.size;
     grantedAfter += after.size;
     for (const a of after) if (!before.has(a)) widened.add(many ? `${subject.id}: ${a}` : a);

@@ -126,8 +126,12 @@ export interface NorepoKept {
  */
 export interface Proof {
   option: OptionType;
-  /** preserve-usage: every used action stays allowed; deny-all: nothing stays allowed. */
-  expectation: 'preserve-usage' | 'deny-all' | 'remove-principal';
+  /**
+   * preserve-usage: every used action stays allowed; deny-all: nothing stays allowed; revoke:
+   * access is taken away on purpose (delete, a dormant member's bindings): the used actions it
+   * refuses are listed in `denied`, and only widening or an invalid artifact fails it.
+   */
+  expectation: 'preserve-usage' | 'deny-all' | 'revoke';
   /** Actions used in the window (successful calls), each evaluated after the change. */
   checkedActions: string[];
   /** How many of them stay allowed. */
