@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config, IntegrationConfig } from '../config/schema.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { errorMessage, PolicyError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { ActionExpander } from '../scoring/policy/expand.ts';
 import { type ParsedPolicy, parsePolicyDocument } from '../scoring/policy/parse.ts';
@@ -641,13 +641,30 @@ export class RecommendationRules {
       const existing = facts.boundary
         ? { policyId: facts.boundary.policy.policyId, document: facts.boundary.policy.document }
         : undefined;
-      const boundary = customQuarantineBoundary({
-        expander: this.options.expander,
-        deny,
-        forbid,
-        existingBoundary: existing,
-        principalName: facts.name,
-      });
+      let boundary: ReturnType<typeof customQuarantineBoundary>;
+      try {
+        boundary = customQuarantineBoundary({
+          expander: this.options.expander,
+          deny,
+          forbid,
+          existingBoundary: existing,
+          principalName: facts.name,
+        });
+      } catch (err) {
+        if (!(err instanceof PolicyError)) throw err;
+        // One boundary policy cannot hold the deny list: deny through identity policies instead,
+        // which refuse just as surely (an explicit deny wins wherever it is).
+        const built = this.denyRuleOption(facts, [view], deny, {
+          policyName: 'UnusedPrivileged',
+          unobservableKept,
+          norepoKept: view.norepoKept,
+        });
+        built.option.description = `Attach a deny rule to ${facts.kind} ${facts.name} for its ${deny.size} unused privileged actions (${built.patterns} patterns, too many for one boundary policy), keeping everything else it may do today.`;
+        built.option.reviewNotes.push(
+          `${errorMessage(err)}: the deny is attached as identity policies instead`,
+        );
+        return built;
+      }
       const description = `Access Discovery custom quarantine of ${facts.kind} ${facts.name}: keeps today's permissions${existing ? ` (within ${existing.policyId})` : ''}, denies ${deny.size} unused privileged actions.`;
       const artifacts: Artifact[] = [
         {
@@ -728,6 +745,94 @@ export class RecommendationRules {
         effectiveActions: view.effective.size,
       },
     );
+  }
+
+  /**
+   * A deny rule attached to the principal (inline when it fits, else managed policies): the
+   * custom quarantine of one policy, and of unused privileged actions too many for a boundary.
+   */
+  private denyRuleOption(
+    owner: PrincipalFacts,
+    subjects: PrincipalView[],
+    deny: ReadonlySet<string>,
+    context: { policyName: string; unobservableKept: string[]; norepoKept: NorepoKept[] },
+  ): { option: RecommendationOption; proof: Proof; patterns: number } {
+    const cloud = 'aws' as const;
+    const entity = this.entity(owner);
+    const partition = partitionOf(owner.principalId);
+    const effectiveUnion = new Set<string>();
+    for (const s of subjects) for (const a of s.effective) effectiveUnion.add(a);
+    const forbid = denyForbidSet(this.options.expander, deny, effectiveUnion, (a) =>
+      this.facts.rank(cloud, a),
+    );
+    const rule = denyRule({
+      expander: this.options.expander,
+      policyName: context.policyName,
+      deny,
+      forbid,
+      inlineBudget: this.inlineBudget(owner),
+    });
+    const added = rule.policies.map((p) => ({ ...p, parsed: parsePolicyDocument(p.document) }));
+    const artifacts: Artifact[] = added.map((p) => ({
+      name: `${p.name}.json`,
+      format: 'json',
+      content: documentText(p.document),
+      policy: { kind: p.kind, name: p.name, chars: p.chars, limit: p.limit },
+    }));
+    artifacts.push({
+      name: `deny-unused-${owner.kind}.sh`,
+      format: 'shell',
+      content: renderAwsCli(
+        addPolicySteps(
+          entity,
+          partition,
+          owner.accountId,
+          added.map((p) => ({
+            name: p.name,
+            kind: p.kind,
+            document: p.document,
+            description: `Access Discovery: denies unused actions (${context.policyName})`,
+          })),
+        ),
+        {
+          title: `Deny unused actions (${context.policyName}) for ${owner.kind} ${owner.name}`,
+          accountId: owner.accountId,
+        },
+      ),
+    });
+    const withDeny = (set: PolicySet): PolicySet => ({
+      ...set,
+      identity: [...set.identity, ...added.map((p) => ({ cloud, id: p.name, parsed: p.parsed }))],
+    });
+    const proofSubjects: ProofSubject[] = subjects.map((s) => ({
+      id: s.facts.principalId,
+      before: s.set,
+      after: withDeny(s.set),
+      used: s.facts.used,
+    }));
+    const proof = buildProof({
+      option: 'custom-quarantine',
+      expectation: 'preserve-usage',
+      evaluator: this.evaluator,
+      subjects: proofSubjects,
+      artifacts,
+      unobservableKept: context.unobservableKept,
+      norepoKept: context.norepoKept,
+      failures: this.exactRemoval(proofSubjects, deny),
+    });
+    return {
+      proof,
+      patterns: rule.patterns.length,
+      option: {
+        type: 'custom-quarantine',
+        title: 'Custom Quarantine',
+        description: '',
+        ...this.applicableAws(),
+        artifacts,
+        riskReduction: this.facts.weight(cloud, deny),
+        reviewNotes: this.reviewNotes(context.unobservableKept, context.norepoKept),
+      },
+    };
   }
 
   /** Removed (before − after) must be exactly the actions meant to go, for every subject. */
@@ -836,85 +941,13 @@ export class RecommendationRules {
 
     candidates.push(
       this.attempt('custom-quarantine', () => {
-        const effectiveUnion = new Set<string>();
-        for (const s of subjects) for (const a of s.effective) effectiveUnion.add(a);
-        const forbid = denyForbidSet(this.options.expander, unused, effectiveUnion, (a) =>
-          this.facts.rank(cloud, a),
-        );
-        const rule = denyRule({
-          expander: this.options.expander,
+        const built = this.denyRuleOption(owner, subjects, unused, {
           policyName: policy.name,
-          deny: unused,
-          forbid,
-          inlineBudget: this.inlineBudget(owner),
-        });
-        const added = rule.policies.map((p) => ({
-          ...p,
-          parsed: parsePolicyDocument(p.document),
-        }));
-        const artifacts: Artifact[] = added.map((p) => ({
-          name: `${p.name}.json`,
-          format: 'json',
-          content: documentText(p.document),
-          policy: { kind: p.kind, name: p.name, chars: p.chars, limit: p.limit },
-        }));
-        artifacts.push({
-          name: `deny-unused-${owner.kind}.sh`,
-          format: 'shell',
-          content: renderAwsCli(
-            addPolicySteps(
-              entity,
-              partition,
-              owner.accountId,
-              added.map((p) => ({
-                name: p.name,
-                kind: p.kind,
-                document: p.document,
-                description: `Access Discovery: denies the unused actions of ${policy.name}`,
-              })),
-            ),
-            {
-              title: `Deny the unused actions of ${policy.name} for ${owner.kind} ${owner.name}`,
-              accountId: owner.accountId,
-            },
-          ),
-        });
-        const withDeny = (set: PolicySet): PolicySet => ({
-          ...set,
-          identity: [
-            ...set.identity,
-            ...added.map((p) => ({ cloud, id: p.name, parsed: p.parsed })),
-          ],
-        });
-        const proofSubjects: ProofSubject[] = subjects.map((s) => ({
-          id: s.facts.principalId,
-          before: s.set,
-          after: withDeny(s.set),
-          used: s.facts.used,
-        }));
-        const failures = this.exactRemoval(proofSubjects, unused);
-        const proof = buildProof({
-          option: 'custom-quarantine',
-          expectation: 'preserve-usage',
-          evaluator: this.evaluator,
-          subjects: proofSubjects,
-          artifacts,
           unobservableKept,
           norepoKept,
-          failures,
         });
-        return {
-          proof,
-          option: {
-            type: 'custom-quarantine',
-            title: 'Custom Quarantine',
-            description: `Attach a deny rule to ${owner.kind} ${owner.name} for the ${unused.size} actions of ${policy.name} it never used (${rule.patterns.length} patterns), leaving ${policy.name} itself unchanged for anything else that uses it.`,
-            ...this.applicableAws(),
-            artifacts,
-            riskReduction: this.facts.weight(cloud, unused),
-            reviewNotes: this.reviewNotes(unobservableKept, norepoKept),
-          },
-        };
+        built.option.description = `Attach a deny rule to ${owner.kind} ${owner.name} for the ${unused.size} actions of ${policy.name} it never used (${built.patterns} patterns), leaving ${policy.name} itself unchanged for anything else that uses it.`;
+        return built;
       }),
     );
 
