@@ -46,6 +46,7 @@ export class PolicyEvaluator {
   readonly expander: ActionExpander;
   private readonly allowCache = new WeakMap<object, ReadonlySet<string>>();
   private readonly denyCache = new WeakMap<object, ReadonlySet<string>>();
+  private readonly effectiveCache = new WeakMap<PolicySet, ReadonlySet<string>>();
 
   constructor(expander: ActionExpander) {
     this.expander = expander;
@@ -83,8 +84,16 @@ export class PolicyEvaluator {
     return out;
   }
 
-  /** The effective action set of a policy set. */
-  effective(set: PolicySet): Set<string> {
+  /** The effective action set of a policy set (cached per set object: do not mutate either). */
+  effective(set: PolicySet): ReadonlySet<string> {
+    const cached = this.effectiveCache.get(set);
+    if (cached) return cached;
+    const out = this.compute(set);
+    this.effectiveCache.set(set, out);
+    return out;
+  }
+
+  private compute(set: PolicySet): Set<string> {
     const out = new Set<string>();
     for (const doc of set.identity) for (const a of this.allows(doc)) out.add(a);
     const layers: PolicyDoc[] = [...set.identity];

@@ -166,7 +166,7 @@ function capped(actions: Iterable<string>): string[] {
 interface PrincipalView {
   facts: PrincipalFacts;
   set: PolicySet;
-  effective: Set<string>;
+  effective: ReadonlySet<string>;
   unobservable: Set<string>;
   /** Actions granted by NOREPO statements of the identity policies. */
   norepoActions: Set<string>;
