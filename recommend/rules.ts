@@ -125,7 +125,7 @@ export interface RulesResult {
   dropped: DroppedOption[];
   /** Principals whose recommendations could not be computed (bad input); the rest went on. */
   errors: Array<{ principalId: string; accountId: string; message: string }>;
-  /** Principals left out entirely (service-linked roles, service agents). */
+  /** Principals left out entirely (service-linked roles, service agents, Access Discovery's own roles). */
   untouchable: number;
 }
 
@@ -193,8 +193,15 @@ export class RecommendationRules {
     const drafts: RecommendationDraft[] = [];
     const errors: RulesResult['errors'] = [];
     let untouchable = 0;
+    const ownRoles = productRoleNames(this.options.integration);
     for (const facts of this.inputs.principals) {
       if (facts.serviceLinked && this.options.config.exclusions.neverTouchServiceLinkedRoles) {
+        untouchable++;
+        continue;
+      }
+      // Quarantining the roles Access Discovery itself reads and remediates through would
+      // blind it and remove the way back.
+      if (facts.cloud === 'aws' && facts.kind === 'role' && ownRoles.has(facts.name)) {
         untouchable++;
         continue;
       }
@@ -1486,6 +1493,30 @@ export class RecommendationRules {
     }
     return undefined;
   }
+}
+
+/** Role names Access Discovery assumes for an AWS integration. */
+export function productRoleNames(integration: IntegrationConfig): Set<string> {
+  const names = new Set<string>();
+  const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+  if (integration.kind === 'aws-organization') {
+    names.add(integration.memberRoleName).add(roleName(integration.managementRoleArn));
+  } else if (integration.kind === 'aws-account') {
+    names.add(roleName(integration.roleArn));
+  }
+  if (
+    (integration.kind === 'aws-organization' || integration.kind === 'aws-account') &&
+    integration.remediationRoleName
+  ) {
+    names.add(integration.remediationRoleName);
+  }
+  if (
+    (integration.kind === 'aws-organization' || integration.kind === 'aws-account') &&
+    integration.trail?.bucketRoleArn
+  ) {
+    names.add(roleName(integration.trail.bucketRoleArn));
+  }
+  return names;
 }
 
 export function buildRecommendations(
