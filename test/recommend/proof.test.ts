@@ -145,7 +145,7 @@ describe('proofs reject tampered artifacts', () => {
         'broken',
         '{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"s3:*","Resource":"*"}]}',
       ),
-      artifact('huge', allow(expander.expand('ec2:*')), 2048),
+      artifact('huge', allow([...expander.expand('ec2:*')]), 2048),
     ]);
     expect(bad.checks.map((c) => c.valid)).toEqual([false, true]);
     expect(bad.failures[0]).toMatch(
@@ -206,7 +206,8 @@ describe('proofs reject tampered artifacts', () => {
       expect(replay(stored.content).result).toBe('pass');
       // Drop the DynamoDB patterns, as a hand edit might.
       const edited = JSON.parse(stored.content) as { Statement: Array<{ Action: string[] }> };
-      for (const st of edited.Statement) st.Action = st.Action.filter((a) => !a.startsWith('dynamodb:'));
+      for (const st of edited.Statement)
+        st.Action = st.Action.filter((a) => !a.startsWith('dynamodb:'));
       edited.Statement = edited.Statement.filter((st) => st.Action.length > 0);
       const tampered = JSON.stringify(edited);
       const failed = replay(tampered);
