@@ -13,6 +13,8 @@ export type PolicyLimitKind = keyof typeof POLICY_LIMITS;
 
 /** Managed policies IAM lets one user, role or group have attached (the default quota). */
 export const MANAGED_POLICIES_PER_ENTITY = 10;
+/** The most that quota can be raised to. */
+export const MANAGED_POLICIES_MAX = 20;
 
 /** Characters IAM counts for a document: its JSON text without whitespace. */
 export function policyChars(document: unknown): number {

@@ -55,6 +55,13 @@ function lowerBound(list: string[], value: string): number {
   return lo;
 }
 
+/** A set of actions, or just its membership test (a complement need not be materialized). */
+export interface ActionSet {
+  has(action: string): boolean;
+  /** Known when the set is materialized; a zero size allows the single pattern `*`. */
+  readonly size?: number;
+}
+
 export interface MinimizeResult {
   /** Patterns, sorted by service then text. */
   patterns: string[];
@@ -70,7 +77,7 @@ export interface MinimizeResult {
 export function minimizeActions(
   expander: ActionExpander,
   keep: Iterable<string>,
-  forbid: ReadonlySet<string>,
+  forbid: ActionSet,
 ): MinimizeResult {
   const byService = new Map<string, string[]>();
   const unknown = new Set<string>();
@@ -142,7 +149,7 @@ export function verifyPatterns(
   expander: ActionExpander,
   patterns: readonly string[],
   keep: Iterable<string>,
-  forbid: ReadonlySet<string>,
+  forbid: ActionSet,
 ): void {
   const covered = new Set<string>();
   for (const pattern of patterns) {
@@ -164,11 +171,9 @@ export function verifyPatterns(
   }
 }
 
-/** Every catalog action not in `set`: the forbid list of an allow list that must cover exactly `set`. */
-export function complementOf(expander: ActionExpander, set: ReadonlySet<string>): Set<string> {
-  const out = new Set<string>();
-  for (const action of expander.allActions()) if (!set.has(action)) out.add(action);
-  return out;
+/** Every action not in `set`: the forbid list of an allow list that must cover exactly `set`. */
+export function complementOf(set: ReadonlySet<string>): ActionSet {
+  return { has: (action) => !set.has(action) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,7 +42,13 @@ import {
   unreadablePolicies,
 } from './inputs.ts';
 import { ActionFacts } from './levels.ts';
-import { inlineLimitKind, POLICY_LIMITS, policyChars } from './limits.ts';
+import {
+  inlineLimitKind,
+  MANAGED_POLICIES_MAX,
+  MANAGED_POLICIES_PER_ENTITY,
+  POLICY_LIMITS,
+  policyChars,
+} from './limits.ts';
 import {
   buildProof,
   type PolicyDoc,
@@ -504,7 +510,7 @@ export class RecommendationRules {
           const chars = policyChars(doc);
           const artifacts: Artifact[] = [
             {
-              name: 'quarantine-boundary.json',
+              name: `${QUARANTINE_POLICY_NAME}.json`,
               format: 'json',
               content: documentText(doc),
               policy: {
@@ -642,9 +648,7 @@ export class RecommendationRules {
     const entity = this.entity(facts);
     const partition = partitionOf(facts.principalId);
     const candidate = this.attempt('custom-quarantine', () => {
-      const forbid = denyForbidSet(this.options.expander, deny, view.effective, (a) =>
-        this.facts.rank(cloud, a),
-      );
+      const forbid = denyForbidSet(deny, view.effective, (a) => this.facts.rank(cloud, a));
       const existing = facts.boundary
         ? { policyId: facts.boundary.policy.policyId, document: facts.boundary.policy.document }
         : undefined;
@@ -675,7 +679,7 @@ export class RecommendationRules {
       const description = `Access Discovery custom quarantine of ${facts.kind} ${facts.name}: keeps today's permissions${existing ? ` (within ${existing.policyId})` : ''}, denies ${deny.size} unused privileged actions.`;
       const artifacts: Artifact[] = [
         {
-          name: 'custom-quarantine-boundary.json',
+          name: `${boundary.policyName}.json`,
           format: 'json',
           content: documentText(boundary.document),
           policy: {
@@ -769,9 +773,7 @@ export class RecommendationRules {
     const partition = partitionOf(owner.principalId);
     const effectiveUnion = new Set<string>();
     for (const s of subjects) for (const a of s.effective) effectiveUnion.add(a);
-    const forbid = denyForbidSet(this.options.expander, deny, effectiveUnion, (a) =>
-      this.facts.rank(cloud, a),
-    );
+    const forbid = denyForbidSet(deny, effectiveUnion, (a) => this.facts.rank(cloud, a));
     const rule = denyRule({
       expander: this.options.expander,
       policyName: context.policyName,
@@ -779,6 +781,11 @@ export class RecommendationRules {
       forbid,
       inlineBudget: this.inlineBudget(owner),
     });
+    const quotaNotes = this.attachmentQuota(
+      owner,
+      rule.policies.filter((p) => p.kind === 'managed').length,
+      0,
+    );
     const added = rule.policies.map((p) => ({ ...p, parsed: parsePolicyDocument(p.document) }));
     const artifacts: Artifact[] = added.map((p) => ({
       name: `${p.name}.json`,
@@ -837,9 +844,31 @@ export class RecommendationRules {
         ...this.applicableAws(),
         artifacts,
         riskReduction: this.facts.weight(cloud, deny),
-        reviewNotes: this.reviewNotes(context.unobservableKept, context.norepoKept),
+        reviewNotes: [
+          ...this.reviewNotes(context.unobservableKept, context.norepoKept),
+          ...quotaNotes,
+        ],
       },
     };
+  }
+
+  /**
+   * IAM attaches at most 10 managed policies to a user, role or group by default, 20 after a
+   * quota increase: past 20 an option cannot be carried out at all (thrown, so it is dropped);
+   * past 10 it needs the increase (a review note).
+   */
+  private attachmentQuota(owner: PrincipalFacts, adding: number, removing: number): string[] {
+    const total = owner.attachments.filter((a) => a.via === 'direct').length - removing + adding;
+    if (total > MANAGED_POLICIES_MAX) {
+      throw new Error(
+        `it needs ${adding} managed policies, so ${owner.kind} ${owner.name} would have ${total} attached: more than IAM's maximum of ${MANAGED_POLICIES_MAX}`,
+      );
+    }
+    return total > MANAGED_POLICIES_PER_ENTITY
+      ? [
+          `${owner.kind} ${owner.name} would have ${total} managed policies attached: more than IAM's default quota of ${MANAGED_POLICIES_PER_ENTITY} (raise it to up to ${MANAGED_POLICIES_MAX} first)`,
+        ]
+      : [];
   }
 
   /** Removed (before − after) must be exactly the actions meant to go, for every subject. */
@@ -1046,14 +1075,13 @@ export class RecommendationRules {
             `the right-sized policy does not fit in the ${owner.kind}'s remaining inline quota, so it becomes ${parsedNew.length} managed policies`,
           );
         }
-        const managedNow =
-          owner.attachments.filter((a) => a.via === 'direct').length - (isInline ? 0 : 1);
-        const managedNew = parsedNew.filter((p) => p.kind === 'managed').length;
-        if (managedNow + managedNew > 10) {
-          notes.push(
-            `${owner.kind} ${owner.name} would have ${managedNow + managedNew} managed policies attached: more than IAM's default quota of 10`,
-          );
-        }
+        notes.push(
+          ...this.attachmentQuota(
+            owner,
+            parsedNew.filter((p) => p.kind === 'managed').length,
+            isInline ? 0 : 1,
+          ),
+        );
         const removedCount = granted.size - [...granted].filter((a) => keep.has(a)).length;
         return {
           proof,
@@ -1068,7 +1096,6 @@ export class RecommendationRules {
             notApplicableReason:
               'replacing a policy is left to its owner: review and run the script',
             artifacts,
-            plan: steps,
             riskReduction: this.facts.weight(cloud, unused),
             reviewNotes: notes,
           },

@@ -31,7 +31,7 @@ export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'l
 export type RecommendationState = 'open' | 'applied' | 'resolved' | 'ignored' | 'suppressed';
 
 export interface Artifact {
-  /** File-like name: `quarantine-boundary.json`, `delete-user.sh`. */
+  /** File name: `AccessDiscoveryQuarantine.json`, `delete-user.sh`; scripts refer to JSON artifacts by it. */
   name: string;
   format: 'json' | 'shell' | 'text';
   content: string;
@@ -69,6 +69,11 @@ export type PlanStep =
       parameters: Record<string, unknown>;
       /** Error names that mean "already done" (NoSuchEntity for an absent login profile). */
       tolerate?: string[];
+      /**
+       * Parameters whose value is also an artifact file (a policy document): the CLI text reads
+       * the file beside the script (`file://`) instead of repeating the document inline.
+       */
+      files?: Record<string, string>;
       /** Why the step is there, shown in the script. */
       comment: string;
     }

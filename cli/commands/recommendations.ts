@@ -134,7 +134,10 @@ export function registerRecommendations(program: Command): void {
     .option('--state <state>', 'open, applied, resolved, ignored, suppressed or all', 'open')
     .option('--limit <n>', 'at most this many', '200')
     .option('--json', 'one JSON object per line, with options and proofs')
-    .option('--out <dir>', 'with PRINCIPAL: write every artifact to DIR/<recommendation>/<name>')
+    .option(
+      '--out <dir>',
+      'with PRINCIPAL: write every artifact to DIR/<recommendation>/<option>/<name>',
+    )
     .action(
       async (
         principal: string | undefined,
@@ -171,11 +174,14 @@ export function registerRecommendations(program: Command): void {
             process.stdout.write(`${recs.map(detail).join('\n\n')}\n`);
             if (opts.out) {
               for (const r of recs) {
-                const dir = join(opts.out, r.recommendationId);
-                mkdirSync(dir, { recursive: true });
                 for (const o of r.options) {
-                  for (const a of o.artifacts)
-                    writeFileSync(join(dir, `${o.type}-${a.name}`), a.content);
+                  // One folder per option: its scripts read the JSON documents beside them.
+                  const dir = join(opts.out, r.recommendationId, o.type);
+                  mkdirSync(dir, { recursive: true });
+                  for (const a of o.artifacts) {
+                    const mode = a.format === 'shell' ? 0o755 : 0o644;
+                    writeFileSync(join(dir, a.name), a.content, { mode });
+                  }
                 }
               }
               process.stdout.write(`artifacts written to ${opts.out}\n`);

@@ -1,7 +1,9 @@
 import type { PlanStep } from '../types.ts';
 
 /**
- * Plans (and so AWS CLI scripts) for the policy artifacts: put a boundary, attach a deny rule,
+ * Plans (and so AWS CLI scripts) for the policy artifacts. Every policy document is also an
+ * artifact named `<policy name>.json`; the scripts read it from beside themselves.
+ *: put a boundary, attach a deny rule,
  * replace a policy by its right-sized version. The remediation service applies boundaries and
  * deny rules itself; these scripts are for people who prefer to run the change by hand.
  */
@@ -36,6 +38,7 @@ export function createPolicyStep(name: string, document: unknown, description: s
       Description: description,
     },
     tolerate: ['EntityAlreadyExists', 'EntityAlreadyExistsException'],
+    files: { PolicyDocument: `${name}.json` },
     comment: `create the managed policy ${name} (an existing one of that name is reused)`,
   };
 }
@@ -100,6 +103,7 @@ export function addPolicySteps(
           PolicyName: p.name,
           PolicyDocument: JSON.stringify(p.document),
         },
+        files: { PolicyDocument: `${p.name}.json` },
         comment: `put the inline policy ${p.name} on ${entity.kind} ${entity.name}`,
       });
     }

@@ -2,6 +2,7 @@ import { PolicyError } from '../../lib/errors.ts';
 import type { ActionExpander } from '../../scoring/policy/expand.ts';
 import { POLICY_LIMITS } from '../limits.ts';
 import {
+  type ActionSet,
   minimizeActions,
   type PackedDocument,
   type PackItem,
@@ -43,20 +44,15 @@ export function quarantineBoundaryDocument() {
  * what it removes, and never touches an action the principal can perform and keeps.
  */
 export function denyForbidSet(
-  expander: ActionExpander,
   deny: ReadonlySet<string>,
   effective: ReadonlySet<string>,
   levelRankOf: (action: string) => number,
-): Set<string> {
+): ActionSet {
   let floor = 5;
   for (const a of deny) floor = Math.min(floor, levelRankOf(a));
-  const forbid = new Set<string>();
-  for (const action of expander.allActions()) {
-    if (deny.has(action)) continue;
-    const dontCare = !effective.has(action) && levelRankOf(action) >= floor;
-    if (!dontCare) forbid.add(action);
-  }
-  return forbid;
+  return {
+    has: (action) => !deny.has(action) && (effective.has(action) || levelRankOf(action) < floor),
+  };
 }
 
 export interface CustomQuarantineInput {
@@ -64,7 +60,7 @@ export interface CustomQuarantineInput {
   /** Unused privileged actions to deny (granted today, observable, not used, not NOREPO). */
   deny: ReadonlySet<string>;
   /** Actions the deny must not cover (see {@link denyForbidSet}). */
-  forbid: ReadonlySet<string>;
+  forbid: ActionSet;
   /** The current boundary's document, when the principal has one. */
   existingBoundary?: { policyId: string; document: unknown } | undefined;
   principalName: string;

@@ -1,7 +1,12 @@
 import { PolicyError } from '../../lib/errors.ts';
 import type { ActionExpander } from '../../scoring/policy/expand.ts';
 import { iamPolicyName, POLICY_LIMITS } from '../limits.ts';
-import { minimizeActions, type PackedDocument, packStatements } from '../minimize.ts';
+import {
+  type ActionSet,
+  minimizeActions,
+  type PackedDocument,
+  packStatements,
+} from '../minimize.ts';
 
 /**
  * The deny rule of an overprivileged policy's custom quarantine: a policy attached to the
@@ -14,7 +19,7 @@ export interface DenyRuleInput {
   expander: ActionExpander;
   policyName: string;
   deny: ReadonlySet<string>;
-  forbid: ReadonlySet<string>;
+  forbid: ActionSet;
   inlineBudget: { kind: 'inline-user' | 'inline-role' | 'inline-group'; chars: number };
 }
 

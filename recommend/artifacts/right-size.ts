@@ -107,7 +107,7 @@ export function rightSizePolicy(input: RightSizeInput): RightSizeResult {
     if (group.actions.size === 0 && group.unknown.size === 0) continue;
     const patterns =
       group.actions.size > 0
-        ? minimizeActions(expander, group.actions, complementOf(expander, group.actions)).patterns
+        ? minimizeActions(expander, group.actions, complementOf(group.actions)).patterns
         : [];
     for (const a of group.actions) allowed.add(a);
     for (const u of group.unknown) unknownPatternsKept.add(u);

@@ -111,9 +111,11 @@ describe('recommendation commands', () => {
     );
     expect(stdout).toMatch(/proof: pass, \d+ used actions checked/);
     const id = /^(rec_[0-9a-f]+)\s+Dormant/m.exec(stdout)![1]!;
-    const script = readFileSync(join(out, id, 'delete-delete-user.sh'), 'utf8');
+    const script = readFileSync(join(out, id, 'delete', 'delete-user.sh'), 'utf8');
     expect(script).toContain("aws iam delete-user --user-name 'dan'");
-    expect(existsSync(join(out, id, 'quarantine-quarantine-boundary.json'))).toBe(true);
+    expect(existsSync(join(out, id, 'quarantine', 'AccessDiscoveryQuarantine.json'))).toBe(true);
+    const quarantine = readFileSync(join(out, id, 'quarantine', 'quarantine-user.sh'), 'utf8');
+    expect(quarantine).toContain('--policy-document "file://$here/AccessDiscoveryQuarantine.json"');
   });
 
   it('previews by default, applies with --apply, and rolls back', async () => {

@@ -207,9 +207,12 @@ describe('recommendation kinds', () => {
       const proof = proofOf(rec, 'right-size');
       expect(proof).toMatchObject({ result: 'pass', neverWider: true, denied: [] });
       expect(proof.unobservableKept).toContain('iam:PassRole');
-      expect(
-        rightSize.plan?.map((p) => (p.kind === 'call' ? p.operation : p.list.operation)),
-      ).toEqual(['CreatePolicy', 'AttachRolePolicy', 'DetachRolePolicy']);
+      const script = rightSize.artifacts.find((a) => a.format === 'shell')!.content;
+      expect([...script.matchAll(/aws iam ([a-z-]+)/g)].map((m) => m[1])).toEqual([
+        'create-policy',
+        'attach-role-policy',
+        'detach-role-policy',
+      ]);
 
       const cq = option(rec, 'custom-quarantine');
       const [deny] = policyJson(cq);
@@ -393,7 +396,10 @@ describe('recommendation kinds', () => {
         rightSize.artifacts.filter((a) => a.policy).every((a) => a.policy!.kind === 'managed'),
       ).toBe(true);
       expect(rightSize.reviewNotes.join(' ')).toMatch(/inline quota/);
-      expect(rightSize.plan?.at(-1)).toMatchObject({ operation: 'DeleteUserPolicy' });
+      const script = rightSize.artifacts.find((a) => a.format === 'shell')!.content;
+      expect(script.trimEnd().split('\n').at(-1)).toBe(
+        `aws iam delete-user-policy --user-name 'analyst' --policy-name 'everything'`,
+      );
     } finally {
       db.closeAll();
     }
