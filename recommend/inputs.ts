@@ -9,14 +9,11 @@ import { sql } from './sql.ts';
 
 /**
  * INTERIM LOADER — what the rules need per principal, computed straight from the model (the
- * inventory snapshot, usage_daily, log_coverage) with the catalog expander. Once the scoring
- * engine is merged, `status` comes from principal_score (already read when present) and the
- * effective sets can be read from its effective_action table instead of being recomputed; the
- * rest (used actions, unobservable rule, policy documents for the artifacts) stays.
- *
- * Known simplification until then: SCPs are not evaluated here (an action blocked only by an SCP
- * counts as granted). That can only make an artifact keep or deny an action that is blocked
- * anyway; it never makes one wider.
+ * inventory snapshot with its SCPs, usage_daily, log_coverage) with the catalog expander. Once
+ * the scoring engine is merged, `status` comes from principal_score (already read when present)
+ * and the effective sets can be cross-checked against its effective_action table; the rest (used
+ * actions, unobservable rule, policy documents for the artifacts and proofs) stays, since the
+ * proofs must evaluate documents, not stored sets.
  */
 
 const ANY_ACCOUNT = '\u0000any';
@@ -115,6 +112,8 @@ export interface PrincipalFacts {
   /** Identity policies (direct, inline, group-inherited) or GCP role bindings. */
   attachments: Attachment[];
   boundary: Attachment | undefined;
+  /** SCP levels from the root down to the account; empty where SCPs do not apply. */
+  scps: PolicyDoc[][];
   status: PrincipalStatus;
   statusSource: 'principal_score' | 'computed';
   riskScore: number | null;
@@ -203,6 +202,7 @@ export async function loadRecommendationInputs(
     ]);
   const scoreRows = await query(db, 'scores', a);
   const accountRows = await query(db, 'accounts', a);
+  const scpTargetRows = await query(db, 'scp_targets', a);
   const newestUsageDay = await db.scalar<string | null>(
     'SELECT max(day)::VARCHAR FROM usage_daily WHERE integration_id = $i',
     { i: context.integrationId },
@@ -258,6 +258,7 @@ export async function loadRecommendationInputs(
   );
   const scores = new Map(scoreRows.map((r) => [String(r.principal_id), r]));
   const accounts = new Map(accountRows.map((r) => [String(r.account_id), r]));
+  const scpLevels = scpLevelsByAccount(policies, scpTargetRows, accountRows);
 
   const principals: PrincipalFacts[] = [];
   for (const row of principalRows) {
@@ -296,6 +297,9 @@ export async function loadRecommendationInputs(
       attributes: json<Record<string, unknown>>(row.attributes),
       attachments: all.filter((x) => x.via !== 'boundary'),
       boundary: all.find((x) => x.via === 'boundary'),
+      // SCPs never restrict service-linked roles (nor the management account: no levels there).
+      scps:
+        row.cloud === 'aws' && row.service_linked !== true ? (scpLevels.get(accountId) ?? []) : [],
       status: 'active',
       statusSource: score ? 'principal_score' : 'computed',
       riskScore: score ? Number(score.risk_score) : null,
@@ -323,6 +327,40 @@ export async function loadRecommendationInputs(
   };
 }
 
+/**
+ * SCP levels per member account: the SCPs attached to the root, each OU down the account's path,
+ * and the account itself; every level must allow. The management account (the SCPs' owner) is
+ * never restricted. A level with no SCP in the snapshot is left out rather than denying all.
+ */
+function scpLevelsByAccount(
+  policies: Map<string, PolicyInfo>,
+  targetRows: Row[],
+  accountRows: Row[],
+): Map<string, PolicyDoc[][]> {
+  const byTarget = new Map<string, PolicyDoc[]>();
+  let management: string | null = null;
+  for (const row of targetRows) {
+    const policy = policies.get(String(row.policy_id));
+    if (!policy || policy.kind !== 'scp' || !policy.doc) continue;
+    management = policy.accountId;
+    const list = byTarget.get(String(row.target_id)) ?? [];
+    list.push(policy.doc);
+    byTarget.set(String(row.target_id), list);
+  }
+  const out = new Map<string, PolicyDoc[][]>();
+  if (byTarget.size === 0) return out;
+  for (const row of accountRows) {
+    const accountId = String(row.account_id);
+    if (accountId === management) continue;
+    const path = Array.isArray(row.parent_path) ? row.parent_path.map(String) : [];
+    const levels = [...path, accountId]
+      .map((node) => byTarget.get(node))
+      .filter((level): level is PolicyDoc[] => level !== undefined && level.length > 0);
+    out.set(accountId, levels);
+  }
+  return out;
+}
+
 /** Days of the dormancy window the logs must cover (the last two may still be in delivery). */
 export function requiredCoverageDays(context: AssessmentContext): number {
   return Math.max(1, context.dormancyDays - 2);
@@ -342,11 +380,12 @@ function computeStatus(facts: PrincipalFacts, context: AssessmentContext): Princ
   return 'dormant';
 }
 
-/** The policy set deciding what a principal can do now (SCPs: see the note at the top). */
+/** The policy set deciding what a principal can do now: identity policies, boundary, SCPs. */
 export function currentPolicySet(facts: PrincipalFacts): PolicySet {
   return {
     identity: facts.attachments.map((x) => x.policy.doc).filter((d): d is PolicyDoc => !!d),
     boundary: facts.boundary?.policy.doc,
+    scps: facts.scps,
   };
 }
 

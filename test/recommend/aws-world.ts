@@ -40,6 +40,18 @@ export const DEV_BOUNDARY_DOC = {
 
 export function buildApplyWorld(): BuiltWorld {
   const world = buildWorld({ days: 5, filesPerDay: 2, recordsPerFile: 20 });
+  // As AWS does (a node keeps at least one SCP, FullAWSAccess by default), every OU has
+  // FullAWSAccess: the Prod OU's DenyLeaveOrganization then only takes that one action away.
+  const orgFile = join(world.dir, 'aws', 'organization.json');
+  const org = JSON.parse(readFileSync(orgFile, 'utf8')) as {
+    organizationalUnits: Array<{ Id: string; Arn: string; Name: string }>;
+    policies: Array<{ PolicySummary: { Id: string }; Targets: Array<Record<string, string>> }>;
+  };
+  const full = org.policies.find((p) => p.PolicySummary.Id === 'p-FullAWSAccess')!;
+  for (const ou of org.organizationalUnits) {
+    full.Targets.push({ TargetId: ou.Id, Arn: ou.Arn, Name: ou.Name, Type: 'ORGANIZATIONAL_UNIT' });
+  }
+  writeFileSync(orgFile, `${JSON.stringify(org, null, 2)}\n`);
   const file = join(world.dir, 'aws', 'accounts', `${PROD}.json`);
   const account = JSON.parse(readFileSync(file, 'utf8')) as {
     authorizationDetails: {

@@ -4,7 +4,7 @@ import { getAwsCatalog } from '../../scoring/catalog/index.ts';
 import { parsePolicyDocument } from '../../scoring/policy/parse.ts';
 import { memoryDb } from '../helpers/db.ts';
 import { find, option, policyJson, proofOf, recommend } from './helpers.ts';
-import { ALLOW_ALL, allow, Snapshot } from './snapshot.ts';
+import { ACCOUNT, ALLOW_ALL, allow, MANAGEMENT, Snapshot } from './snapshot.ts';
 
 const catalog = getAwsCatalog();
 const expander = catalog.expander;
@@ -433,6 +433,43 @@ describe('recommendation kinds', () => {
       // Members do not get their own recommendation for the inherited policy.
       expect(recs.some((r) => r.principalId === a && r.policyId === policy)).toBe(false);
       expect(option(rec, 'custom-quarantine').artifacts[0]!.policy?.kind).toBe('inline-group');
+    } finally {
+      db.closeAll();
+    }
+  });
+});
+
+describe('SCP-aware effective permissions', () => {
+  it('never counts as unused what an SCP already blocks, and spares the management account', async () => {
+    const db = await memoryDb();
+    try {
+      const s = new Snapshot();
+      s.parentPath.set(ACCOUNT, ['r-ab12', 'ou-ab12-11111111']);
+      s.scp('FullAWSAccess', ALLOW_ALL, ['r-ab12']);
+      s.scp('OnlyStorage', allow(['s3:*', 'iam:Get*', 'iam:List*']), ['ou-ab12-11111111']);
+      const admin = s.managed('AdministratorAccess', ALLOW_ALL, { awsManaged: true });
+      const member = s.user('member-admin');
+      const root = s.user('mgmt-admin', { account: MANAGEMENT });
+      s.attach(member, admin).attach(root, admin);
+      s.use(member, ['s3:GetObject']).use(root, ['s3:GetObject'], { account: MANAGEMENT });
+      const { recs } = await recommend(db, s);
+
+      const rec = find(recs, member, 'unused-privileged-permissions');
+      const unused = rec.proof.evidence.unusedPrivileged as string[];
+      expect(unused.every((a) => a.startsWith('s3:'))).toBe(true);
+      expect(unused).toContain('s3:PutBucketPolicy');
+      const proof = proofOf(rec, 'custom-quarantine');
+      const inScp = new Set([
+        ...expander.expand('s3:*'),
+        ...expander.expand('iam:Get*'),
+        ...expander.expand('iam:List*'),
+      ]);
+      expect(proof.grantedBefore).toBe(inScp.size);
+      expect(proof.result).toBe('pass');
+      // The management account is outside every SCP: its admin keeps everything.
+      expect(
+        proofOf(find(recs, root, 'overprivileged-policy', admin), 'right-size').grantedBefore,
+      ).toBe(catalog.size);
     } finally {
       db.closeAll();
     }

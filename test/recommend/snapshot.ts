@@ -14,6 +14,7 @@ import { policyChars } from '../../recommend/limits.ts';
 
 export const ACCOUNT = '100000000002';
 export const OTHER_ACCOUNT = '100000000003';
+export const MANAGEMENT = '100000000001';
 export const INTEGRATION = 'test-org';
 export const END = '2026-11-21';
 
@@ -39,6 +40,8 @@ export class Snapshot {
   readonly usage: Array<Record<string, unknown>> = [];
   readonly coverage = new Map<string, { days: number; dataEvents: boolean }>();
   readonly accountRisk = new Map<string, string>();
+  readonly parentPath = new Map<string, string[]>();
+  readonly scpTargets: Array<{ policy_id: string; target_id: string; target_type: string }> = [];
   owner: string | null = 'security-team';
 
   constructor(options: { days?: number; assessmentId?: string } = {}) {
@@ -169,6 +172,36 @@ export class Snapshot {
     return arn;
   }
 
+  /** An SCP owned by the management account, attached to roots, OUs or accounts. */
+  scp(name: string, document: unknown, targets: string[]): string {
+    const id = `arn:aws:organizations::${MANAGEMENT}:policy/o-11111111aa/service_control_policy/p-${name}`;
+    this.policies.set(id, {
+      assessment_id: this.assessmentId,
+      policy_id: id,
+      integration_id: INTEGRATION,
+      account_id: MANAGEMENT,
+      cloud: 'aws',
+      kind: 'scp',
+      name,
+      version_id: null,
+      document,
+      size_chars: policyChars(document),
+      parse_error: null,
+    });
+    for (const target of targets) {
+      this.scpTargets.push({
+        policy_id: id,
+        target_id: target,
+        target_type: target.startsWith('r-')
+          ? 'ROOT'
+          : target.startsWith('ou-')
+            ? 'ORGANIZATIONAL_UNIT'
+            : 'ACCOUNT',
+      });
+    }
+    return id;
+  }
+
   gcpRole(name: string, permissions: string[]): string {
     const document = { includedPermissions: permissions };
     this.policies.set(name, {
@@ -297,7 +330,7 @@ export class Snapshot {
         integration_id: INTEGRATION,
         cloud: /^\d{12}$/.test(account_id) ? 'aws' : 'gcp',
         name: `account-${account_id}`,
-        parent_path: [],
+        parent_path: this.parentPath.get(account_id) ?? [],
         status: 'ACTIVE',
         tags: {},
         risk_level: this.accountRisk.get(account_id) ?? 'medium',
@@ -309,6 +342,11 @@ export class Snapshot {
     await insertRows(db, 'principal', this.principals);
     await insertRows(db, 'policy', [...this.policies.values()]);
     await insertRows(db, 'principal_policy', this.attachments);
+    await insertRows(
+      db,
+      'policy_target',
+      this.scpTargets.map((t) => ({ assessment_id: this.assessmentId, ...t })),
+    );
     // Usage rows are cumulative per integration: a second snapshot of the same world adds none.
     const have = await db.scalar<number>(
       'SELECT count(*) FROM usage_daily WHERE integration_id = $i',
