@@ -341,7 +341,7 @@ function scpLevelsByAccount(
   let management: string | null = null;
   for (const row of targetRows) {
     const policy = policies.get(String(row.policy_id));
-    if (!policy || policy.kind !== 'scp' || !policy.doc) continue;
+    if (policy?.kind !== 'scp' || !policy.doc) continue;
     management = policy.accountId;
     const list = byTarget.get(String(row.target_id)) ?? [];
     list.push(policy.doc);
