@@ -667,6 +667,7 @@ export class RecommendationRules {
         // which refuse just as surely (an explicit deny wins wherever it is).
         const built = this.denyRuleOption(facts, [view], deny, {
           policyName: 'UnusedPrivileged',
+          key: 'unused-privileged-permissions',
           unobservableKept,
           norepoKept: view.norepoKept,
         });
@@ -766,7 +767,12 @@ export class RecommendationRules {
     owner: PrincipalFacts,
     subjects: PrincipalView[],
     deny: ReadonlySet<string>,
-    context: { policyName: string; unobservableKept: string[]; norepoKept: NorepoKept[] },
+    context: {
+      policyName: string;
+      key: string;
+      unobservableKept: string[];
+      norepoKept: NorepoKept[];
+    },
   ): { option: RecommendationOption; proof: Proof; patterns: number } {
     const cloud = 'aws' as const;
     const entity = this.entity(owner);
@@ -777,6 +783,7 @@ export class RecommendationRules {
     const rule = denyRule({
       expander: this.options.expander,
       policyName: context.policyName,
+      key: context.key,
       deny,
       forbid,
       inlineBudget: this.inlineBudget(owner),
@@ -979,6 +986,7 @@ export class RecommendationRules {
       this.attempt('custom-quarantine', () => {
         const built = this.denyRuleOption(owner, subjects, unused, {
           policyName: policy.name,
+          key: policy.policyId,
           unobservableKept,
           norepoKept,
         });

@@ -7,6 +7,7 @@ import {
   type PackedDocument,
   packStatements,
 } from '../minimize.ts';
+import { contentHash } from './statements.ts';
 
 /**
  * The deny rule of an overprivileged policy's custom quarantine: a policy attached to the
@@ -18,6 +19,8 @@ import {
 export interface DenyRuleInput {
   expander: ActionExpander;
   policyName: string;
+  /** What the rule is for (the policy id): two rules of one principal never share a name. */
+  key: string;
   deny: ReadonlySet<string>;
   forbid: ActionSet;
   inlineBudget: { kind: 'inline-user' | 'inline-role' | 'inline-group'; chars: number };
@@ -34,7 +37,10 @@ export interface DenyRulePolicy {
 export function denyRule(input: DenyRuleInput): { policies: DenyRulePolicy[]; patterns: string[] } {
   const { patterns } = minimizeActions(input.expander, input.deny, input.forbid);
   const items = [{ sid: 'DenyUnused', effect: 'Deny' as const, actions: patterns }];
-  const name = iamPolicyName(`AccessDiscoveryDeny-${input.policyName}`);
+  const name = iamPolicyName(
+    `AccessDiscoveryDeny-${input.policyName}`,
+    `-${contentHash(input.key, 6)}`,
+  );
   let inline: PackedDocument[] = [];
   try {
     inline = packStatements(items, input.inlineBudget.chars);
