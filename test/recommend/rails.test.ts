@@ -4,7 +4,16 @@ import { runRecommendations } from '../../recommend/index.ts';
 import { setRecommendationState } from '../../recommend/store.ts';
 import { memoryDb } from '../helpers/db.ts';
 import { find, recommend, storedRecommendations } from './helpers.ts';
-import { ACCOUNT, ALLOW_ALL, allow, END, INTEGRATION, Snapshot, testConfig } from './snapshot.ts';
+import {
+  ACCOUNT,
+  ALLOW_ALL,
+  allow,
+  END,
+  INTEGRATION,
+  OTHER_ACCOUNT,
+  Snapshot,
+  testConfig,
+} from './snapshot.ts';
 
 /** An admin user, dormant: three recommendations of different severities. */
 function dormantAdmin(s: Snapshot, name: string, options: Parameters<Snapshot['user']>[1] = {}) {
@@ -277,6 +286,32 @@ describe('ranking and state across assessments', () => {
       expect(
         two.filter((r) => r.principalId === user && r.kind === 'dormant-principal'),
       ).toHaveLength(1);
+    } finally {
+      db.closeAll();
+    }
+  });
+
+  it('leaves alone the recommendations of an account the next assessment could not read', async () => {
+    const db = await memoryDb();
+    try {
+      const first = withActivity(new Snapshot({ assessmentId: 'a1' }));
+      const user = dormantAdmin(first, 'elsewhere', { account: OTHER_ACCOUNT });
+      const one = await recommend(db, first);
+      const rec = find(one.recs, user, 'dormant-principal');
+
+      const second = withActivity(new Snapshot({ assessmentId: 'a2' }));
+      second.failedAccounts.add(OTHER_ACCOUNT);
+      await second.write(db);
+      const config = testConfig();
+      await runRecommendations(db, 'a2', {
+        config,
+        integration: config.integrations[0]!,
+        logger: silentLogger,
+      });
+      const after = (await storedRecommendations(db)).find(
+        (r) => r.recommendationId === rec.recommendationId,
+      )!;
+      expect(after).toMatchObject({ state: 'open', assessmentId: 'a1' });
     } finally {
       db.closeAll();
     }

@@ -41,6 +41,8 @@ export class Snapshot {
   readonly coverage = new Map<string, { days: number; dataEvents: boolean }>();
   readonly accountRisk = new Map<string, string>();
   readonly parentPath = new Map<string, string[]>();
+  /** Accounts whose inventory failed in this snapshot (their principals are absent). */
+  readonly failedAccounts = new Set<string>();
   readonly scpTargets: Array<{ policy_id: string; target_id: string; target_type: string }> = [];
   owner: string | null = 'security-team';
 
@@ -321,6 +323,7 @@ export class Snapshot {
     );
     const accounts = new Set(this.principals.map((p) => p.account_id));
     for (const a of this.coverage.keys()) accounts.add(a);
+    for (const a of this.failedAccounts) accounts.add(a);
     await insertRows(
       db,
       'account',
@@ -335,8 +338,8 @@ export class Snapshot {
         tags: {},
         risk_level: this.accountRisk.get(account_id) ?? 'medium',
         risk_source: 'default',
-        inventory_status: 'ok',
-        inventory_error: null,
+        inventory_status: this.failedAccounts.has(account_id) ? 'failed' : 'ok',
+        inventory_error: this.failedAccounts.has(account_id) ? 'AccessDenied' : null,
       })),
     );
     await insertRows(db, 'principal', this.principals);
