@@ -1,0 +1,3 @@
+SELECT principal_id, status, risk_score, tier
+FROM principal_score
+WHERE assessment_id = $assessment_id;
