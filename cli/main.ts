@@ -6,6 +6,8 @@ import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerRecommendations } from './commands/recommendations.ts';
+import { registerRemediate } from './commands/remediate.ts';
 
 export function buildProgram(): Command {
   const program = new Command('access-discovery')
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerDocs(program);
   registerCatalog(program);
   registerFixtures(program);
+  registerRecommendations(program);
+  registerRemediate(program);
   registerDemo(program);
   return program;
 }

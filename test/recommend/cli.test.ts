@@ -2,8 +2,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerRecommendations } from '../../cli/commands/recommendations.ts';
-import { registerRemediate } from '../../cli/commands/remediate.ts';
 import { buildProgram } from '../../cli/main.ts';
 import { type FixtureCloud, startFixtureCloud } from '../../fixtures/cloud/index.ts';
 import { runAssessment } from '../../ingest/assessment.ts';
@@ -24,8 +22,7 @@ import {
 
 /**
  * The recommendations, remediate and rollback commands, run in-process on a database produced by
- * a real assessment of the fixture cloud. (The lead registers the commands in cli/main.ts; here
- * they are added to the program the same way.)
+ * a real assessment of the fixture cloud.
  */
 
 let world: BuiltWorld;
@@ -36,8 +33,6 @@ const DAN = `arn:aws:iam::${PROD}:user/dan`;
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
   const program = buildProgram();
-  registerRecommendations(program);
-  registerRemediate(program);
   let stdout = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += String(chunk);
