@@ -1,0 +1,89 @@
+-- Replace the assessment's scoring rows (re-scoring is idempotent).
+DELETE FROM policy_action WHERE assessment_id = $assessment_id;
+DELETE FROM scoring_fingerprint WHERE assessment_id = $assessment_id;
+DELETE FROM effective_action WHERE assessment_id = $assessment_id;
+DELETE FROM principal_score WHERE assessment_id = $assessment_id;
+DELETE FROM policy_usage WHERE assessment_id = $assessment_id;
+
+INSERT INTO policy_action BY NAME
+SELECT $assessment_id AS assessment_id, pa.policy_id, a.action, pa.effect, pa.all_resources,
+       pa.unconditional, pa.unconditional_all_resources, pa.statements
+FROM sc_policy_action pa
+JOIN sc_action a ON a.action_id = pa.action_id;
+
+INSERT INTO scoring_fingerprint BY NAME
+SELECT $assessment_id AS assessment_id, f.fingerprint, f.cloud, f.elements AS identity_policies,
+       f.boundary_id AS boundary_policy_id, f.scp_path, f.principals,
+       s.granted AS granted_count, s.admin_equivalent
+FROM sc_fp f
+JOIN sc_fp_summary s ON s.fingerprint = f.fingerprint;
+
+INSERT INTO effective_action BY NAME
+SELECT $assessment_id AS assessment_id, e.fingerprint, a.action, e.level_rank, e.resource_scope,
+       e.conditional, e.deny_partial
+FROM sc_effective e
+JOIN sc_action a ON a.action_id = e.action_id;
+
+INSERT INTO principal_score BY NAME
+SELECT $assessment_id AS assessment_id, m.principal_id, $integration_id AS integration_id, m.account_id,
+       st.status, st.status_reason, st.last_used_at, st.last_used_source,
+       u.granted AS granted_count, u.used AS used_count, u.unused AS unused_count,
+       u.unobservable AS unobservable_count, u.levels, u.unused_levels,
+       u.overprivilege_pct, u.high_risk_overprivilege_pct, u.privileged_share,
+       r.risk_score, r.risk_breakdown, t.tier, t.tier_reason, pf.fingerprint,
+       coalesce(i.human, 0) AS human_identities, coalesce(i.machine, 0) AS machine_identities
+FROM sc_member m
+JOIN sc_principal_fp pf ON pf.principal_id = m.principal_id
+JOIN sc_principal_usage u ON u.principal_id = m.principal_id
+JOIN sc_status st ON st.principal_id = m.principal_id
+JOIN sc_risk r ON r.principal_id = m.principal_id
+JOIN sc_tier t ON t.principal_id = m.principal_id
+LEFT JOIN sc_identities i ON i.principal_id = m.principal_id;
+
+-- "Used for": per principal, attached allow policy and level. Granted and unobservable counts
+-- are computed once per (fingerprint, policy); only used actions are per principal.
+CREATE OR REPLACE TEMP TABLE sc_fp_policy_action AS
+SELECT DISTINCT fp.fingerprint, fp.policy_id, e.action_id, e.level_rank
+FROM sc_fp_policy fp
+JOIN sc_policy_action pa ON pa.policy_id = fp.policy_id AND pa.effect = 'Allow'
+JOIN sc_effective e ON e.fingerprint = fp.fingerprint AND e.action_id = pa.action_id;
+
+INSERT INTO policy_usage BY NAME
+WITH fp_counts AS (
+  SELECT f.fingerprint, f.policy_id, f.level_rank, count(*)::INTEGER AS granted,
+         count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS never_count,
+         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS data_event_count
+  FROM sc_fp_policy_action f
+  JOIN sc_action a ON a.action_id = f.action_id
+  GROUP BY f.fingerprint, f.policy_id, f.level_rank
+),
+used AS (
+  SELECT u.principal_id, f.policy_id, f.level_rank, count(*)::INTEGER AS used,
+         count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
+         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
+  FROM sc_used u
+  JOIN sc_principal_fp pf ON pf.principal_id = u.principal_id
+  JOIN sc_fp_policy_action f ON f.fingerprint = pf.fingerprint AND f.action_id = u.action_id
+  JOIN sc_action a ON a.action_id = u.action_id
+  GROUP BY u.principal_id, f.policy_id, f.level_rank
+),
+x AS (
+  SELECT pf.principal_id, c.policy_id, c.level_rank, c.granted, coalesce(u.used, 0) AS used,
+         c.never_count - coalesce(u.used_never, 0)
+           + CASE WHEN coalesce(cov.data_events, false) THEN 0
+                  ELSE c.data_event_count - coalesce(u.used_data_event, 0) END AS unobservable
+  FROM sc_principal_fp pf
+  JOIN fp_counts c ON c.fingerprint = pf.fingerprint
+  LEFT JOIN used u ON u.principal_id = pf.principal_id AND u.policy_id = c.policy_id AND u.level_rank = c.level_rank
+  LEFT JOIN sc_account_coverage cov ON cov.account_id = pf.account_id
+)
+SELECT $assessment_id AS assessment_id, principal_id, policy_id,
+       ['LIST', 'READ', 'TAGGING', 'WRITE', 'IAM', 'ADMIN'][level_rank + 1] AS privilege_level,
+       granted, used, granted - used - unobservable AS unused, unobservable
+FROM x;
+
+UPDATE assessment SET identity_count = (
+  SELECT count(DISTINCT identity)::INTEGER FROM identity_usage
+  WHERE integration_id = $integration_id AND day BETWEEN $window_start::DATE AND $window_end::DATE
+    AND principal_id IN (SELECT principal_id FROM sc_member)
+) WHERE assessment_id = $assessment_id;
