@@ -53,8 +53,7 @@ JOIN sc_account_scp s ON s.account_id = l.account_id;
 CREATE OR REPLACE TEMP TABLE sc_principal_element AS
 SELECT DISTINCT pp.principal_id, pp.policy_id,
        (m.cloud = 'gcp' AND pp.via = 'binding'
-         AND NOT (pp.via_ref LIKE 'organizations/%' OR pp.via_ref LIKE 'folders/%'
-                  OR pp.via_ref LIKE 'projects/%')) AS binding_specific,
+         AND NOT regexp_full_match(pp.via_ref, '(organizations|folders|projects)/[^/]+')) AS binding_specific,
        (pp.condition IS NOT NULL AND pp.condition::VARCHAR <> 'null') AS binding_conditional
 FROM principal_policy pp
 JOIN sc_member m ON m.principal_id = pp.principal_id
