@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
+import { registerAssess } from './commands/assess.ts';
 import { registerCatalog } from './commands/catalog.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerMigrate } from './commands/migrate.ts';
 
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerDocs(program);
   registerCatalog(program);
   registerDemo(program);
+  registerAssess(program);
+  registerExplain(program);
   return program;
 }
 

@@ -216,7 +216,8 @@ function sqlParams(assessmentId: string, info: AssessmentInfo): Record<string, D
   };
 }
 
-async function summarize(
+/** Principals by tier and status, and the top 10 risks, of a scored assessment. */
+export async function summarizeScores(
   db: Db,
   assessmentId: string,
 ): Promise<Pick<ScoreSummary, 'principals' | 'fingerprints' | 'effectiveRows' | 'counts' | 'top'>> {
@@ -241,11 +242,14 @@ async function summarize(
     overprivilege_pct: number | null;
     top_reason: string;
   }>(
-    `SELECT principal_id, account_id, tier, risk_score, status, overprivilege_pct,
-       (SELECT c->>'reason' FROM unnest(from_json(risk_breakdown, '["JSON"]')) AS t(c)
-        ORDER BY (c->>'points')::INTEGER DESC LIMIT 1) AS top_reason
-     FROM principal_score WHERE assessment_id = $a
-     ORDER BY list_position(['Critical', 'High', 'Medium', 'Low'], tier), risk_score DESC, principal_id
+    `SELECT s.principal_id, s.account_id, s.tier, s.risk_score, s.status, s.overprivilege_pct,
+       CASE WHEN f.admin_equivalent THEN s.tier_reason
+            ELSE (SELECT c->>'reason' FROM unnest(from_json(s.risk_breakdown, '["JSON"]')) AS t(c)
+                  ORDER BY (c->>'points')::INTEGER DESC LIMIT 1) END AS top_reason
+     FROM principal_score s
+     JOIN scoring_fingerprint f ON f.assessment_id = s.assessment_id AND f.fingerprint = s.fingerprint
+     WHERE s.assessment_id = $a
+     ORDER BY list_position(['Critical', 'High', 'Medium', 'Low'], s.tier), s.risk_score DESC, s.principal_id
      LIMIT 10`,
     { a: assessmentId },
   );
@@ -325,7 +329,7 @@ export async function scoreAssessment(
     await runSqlFile(tx, '07_store', params);
     lap('store');
   });
-  const summary = await summarize(db, assessmentId);
+  const summary = await summarizeScores(db, assessmentId);
   const durationMs = Math.round(performance.now() - started);
   options.logger.progress(
     `scoring: ${summary.principals} principals, ${summary.fingerprints} fingerprints, ${summary.effectiveRows} effective rows in ${(durationMs / 1000).toFixed(1)} s`,
