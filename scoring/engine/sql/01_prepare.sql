@@ -3,7 +3,11 @@
 -- pattern). GCP permissions carry no wildcards: each expands to itself.
 CREATE OR REPLACE TEMP TABLE sc_action AS
 SELECT row_number() OVER (ORDER BY cloud, action)::INTEGER AS action_id,
-       cloud, action, action_lower, level_rank, sensitivity, observable, sensitivity_reason
+       cloud, action, action_lower, level_rank, sensitivity, observable, sensitivity_reason,
+       -- reads that can exfiltrate data or expose credentials (risk-weights.json, data-sensitivity)
+       level_rank <= $data_max_level AND sensitivity >= $data_min_sensitivity
+         AND len(list_filter($data_categories::VARCHAR[],
+               lambda c: contains(sensitivity_reason, '(' || c || ')'))) > 0 AS data_read
 FROM action_catalog;
 
 CREATE OR REPLACE TEMP TABLE sc_pattern (cloud VARCHAR, pattern VARCHAR, action_lower VARCHAR);

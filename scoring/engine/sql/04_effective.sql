@@ -4,13 +4,19 @@
 --   intersected with the boundary's allows (when there is a boundary)
 --   intersected with, for each level of the SCP path, the union of that level's SCP allows.
 -- Conditional or resource-scoped denies do not remove an action: they flag it.
-CREATE OR REPLACE TEMP TABLE sc_identity_allow AS
-SELECT fp.fingerprint, pa.action_id,
-       bool_or(pa.all_resources AND NOT fp.binding_specific) AS all_resources,
-       bool_or(pa.unconditional AND NOT fp.binding_conditional) AS unconditional
-FROM sc_fp_policy fp
-JOIN sc_policy_action pa ON pa.policy_id = fp.policy_id AND pa.effect = 'Allow'
-GROUP BY fp.fingerprint, pa.action_id;
+-- The boundary and SCP layers depend only on the context (SCP path, boundary), so each policy
+-- is intersected once per context it is used in; fingerprints then take the union of their
+-- policies' rows, minus the actions their own identity denies remove.
+CREATE OR REPLACE TEMP TABLE sc_ctx AS
+SELECT row_number() OVER (ORDER BY path_key NULLS FIRST, boundary_id NULLS FIRST)::INTEGER AS ctx_id,
+       path_key, boundary_id
+FROM (SELECT DISTINCT path_key, boundary_id FROM sc_fp);
+
+CREATE OR REPLACE TEMP TABLE sc_fp_ctx AS
+SELECT f.fingerprint, c.ctx_id
+FROM sc_fp f
+JOIN sc_ctx c ON coalesce(c.path_key, '') = coalesce(f.path_key, '')
+             AND coalesce(c.boundary_id, '') = coalesce(f.boundary_id, '');
 
 CREATE OR REPLACE TEMP TABLE sc_identity_deny AS
 SELECT fp.fingerprint, pa.action_id,
@@ -44,39 +50,85 @@ FROM (SELECT DISTINCT path_key, policy_id FROM sc_path_level) pl
 JOIN sc_policy_action pa ON pa.policy_id = pl.policy_id AND pa.effect = 'Deny'
 GROUP BY pl.path_key, pa.action_id;
 
-CREATE OR REPLACE TEMP TABLE sc_effective AS
-SELECT a.fingerprint, a.action_id, act.level_rank,
-       CASE WHEN a.all_resources AND coalesce(b.all_resources, true) AND coalesce(s.all_resources, true)
-            THEN 'all' ELSE 'specific' END AS resource_scope,
-       NOT (a.unconditional AND coalesce(b.unconditional, true) AND coalesce(s.unconditional, true)) AS conditional,
-       coalesce(d.partial, false) OR bd.action_id IS NOT NULL OR coalesce(sd.partial, false) AS deny_partial
-FROM sc_identity_allow a
-JOIN sc_fp f ON f.fingerprint = a.fingerprint
-JOIN sc_action act ON act.action_id = a.action_id
-LEFT JOIN sc_identity_deny d ON d.fingerprint = a.fingerprint AND d.action_id = a.action_id
-LEFT JOIN sc_policy_action bd
-  ON bd.policy_id = f.boundary_id AND bd.action_id = a.action_id AND bd.effect = 'Deny'
-LEFT JOIN sc_scp_deny sd ON sd.path_key = f.path_key AND sd.action_id = a.action_id
+-- Each identity policy's allows within one context: boundary and SCP path applied.
+CREATE OR REPLACE TEMP TABLE sc_policy_ctx_action AS
+WITH pairs AS (
+  SELECT DISTINCT fpp.policy_id, fc.ctx_id
+  FROM sc_fp_policy fpp
+  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
+)
+SELECT pc.policy_id, pc.ctx_id, pa.action_id, act.level_rank,
+       pa.all_resources AND coalesce(b.all_resources, true) AND coalesce(s.all_resources, true) AS all_resources,
+       pa.unconditional AND coalesce(b.unconditional, true) AND coalesce(s.unconditional, true) AS unconditional,
+       bd.action_id IS NOT NULL OR coalesce(sd.partial, false) AS deny_partial
+FROM pairs pc
+JOIN sc_ctx c ON c.ctx_id = pc.ctx_id
+JOIN sc_policy_action pa ON pa.policy_id = pc.policy_id AND pa.effect = 'Allow'
+JOIN sc_action act ON act.action_id = pa.action_id
 LEFT JOIN sc_policy_action b
-  ON b.policy_id = f.boundary_id AND b.action_id = a.action_id AND b.effect = 'Allow'
-LEFT JOIN sc_scp_allow s ON s.path_key = f.path_key AND s.action_id = a.action_id
-WHERE (f.boundary_id IS NULL OR b.action_id IS NOT NULL)
-  AND (f.path_key IS NULL OR s.action_id IS NOT NULL)
-  AND NOT coalesce(d.removed, false)
+  ON b.policy_id = c.boundary_id AND b.action_id = pa.action_id AND b.effect = 'Allow'
+LEFT JOIN sc_policy_action bd
+  ON bd.policy_id = c.boundary_id AND bd.action_id = pa.action_id AND bd.effect = 'Deny'
+LEFT JOIN sc_scp_allow s ON s.path_key = c.path_key AND s.action_id = pa.action_id
+LEFT JOIN sc_scp_deny sd ON sd.path_key = c.path_key AND sd.action_id = pa.action_id
+WHERE (c.boundary_id IS NULL OR b.action_id IS NOT NULL)
+  AND (c.path_key IS NULL OR s.action_id IS NOT NULL)
   AND NOT coalesce(bd.unconditional_all_resources, false)
   AND NOT coalesce(sd.removed, false);
 
--- Admin-equivalent: holds nearly every IAM and ADMIN action of its cloud on every resource,
--- without condition (a "*" that survives every layer, or its equivalent).
+CREATE OR REPLACE TEMP TABLE sc_effective AS
+WITH u AS (
+  SELECT fc.fingerprint, pca.action_id, any_value(pca.level_rank) AS level_rank,
+         bool_or(pca.all_resources AND NOT fpp.binding_specific) AS all_resources,
+         bool_or(pca.unconditional AND NOT fpp.binding_conditional) AS unconditional,
+         bool_or(pca.deny_partial) AS deny_partial
+  FROM sc_fp_policy fpp
+  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
+  JOIN sc_policy_ctx_action pca ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fc.ctx_id
+  GROUP BY fc.fingerprint, pca.action_id
+)
+SELECT u.fingerprint, u.action_id, u.level_rank,
+       CASE WHEN u.all_resources THEN 'all' ELSE 'specific' END AS resource_scope,
+       NOT u.unconditional AS conditional,
+       u.deny_partial OR coalesce(d.partial, false) AS deny_partial
+FROM u
+LEFT JOIN sc_identity_deny d ON d.fingerprint = u.fingerprint AND d.action_id = u.action_id
+WHERE NOT coalesce(d.removed, false);
+
+-- Per fingerprint and level, in one pass: counts by observability, the most sensitive action
+-- (sensitivity lowered for resource-scoped, conditional or partly denied grants), data reads,
+-- and privileged actions held on every resource without condition (admin-equivalence).
+CREATE OR REPLACE TEMP TABLE sc_fp_level AS
+WITH x AS (
+  SELECT e.fingerprint, e.level_rank, e.action_id, a.observable, a.sensitivity,
+         e.resource_scope = 'all' AND NOT e.conditional AS is_full,
+         greatest(a.sensitivity
+           - CASE WHEN e.resource_scope = 'specific' THEN $scoped_penalty ELSE 0 END
+           - CASE WHEN e.conditional THEN $conditional_penalty ELSE 0 END
+           - CASE WHEN e.deny_partial THEN $partial_deny_penalty ELSE 0 END, 0) AS adjusted,
+         a.data_read
+  FROM sc_effective e
+  JOIN sc_action a ON a.action_id = e.action_id
+)
+SELECT fingerprint, level_rank, count(*)::INTEGER AS granted,
+       count(*) FILTER (WHERE observable = 'never')::INTEGER AS never_count,
+       count(*) FILTER (WHERE observable = 'data-event')::INTEGER AS data_event_count,
+       count(*) FILTER (WHERE level_rank >= 4 AND is_full)::INTEGER AS privileged_full,
+       max(adjusted) AS max_adjusted,
+       -- ties: higher raw sensitivity, then the first action in catalog order
+       max((adjusted * 100 + sensitivity) * 1000000 + (999999 - action_id)) AS top_key,
+       list(action_id) FILTER (WHERE data_read AND is_full) AS data_reads
+FROM x
+GROUP BY fingerprint, level_rank;
+
 CREATE OR REPLACE TEMP TABLE sc_fp_summary AS
 WITH privileged AS (
   SELECT cloud, count(*) AS n FROM sc_action WHERE level_rank >= 4 GROUP BY cloud
 ),
 held AS (
-  SELECT e.fingerprint, count(*)::INTEGER AS granted,
-         count(*) FILTER (WHERE e.level_rank >= 4 AND e.resource_scope = 'all' AND NOT e.conditional) AS privileged_full
-  FROM sc_effective e
-  GROUP BY e.fingerprint
+  SELECT fingerprint, sum(granted)::INTEGER AS granted, sum(privileged_full) AS privileged_full
+  FROM sc_fp_level
+  GROUP BY fingerprint
 )
 SELECT f.fingerprint, coalesce(h.granted, 0) AS granted,
        coalesce(h.privileged_full >= $admin_share * p.n AND p.n > 0, false) AS admin_equivalent

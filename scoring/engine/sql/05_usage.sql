@@ -21,14 +21,6 @@ FROM log_coverage
 WHERE integration_id = $integration_id AND day BETWEEN $window_start::DATE AND $window_end::DATE
 GROUP BY account_id;
 
-CREATE OR REPLACE TEMP TABLE sc_fp_level AS
-SELECT e.fingerprint, e.level_rank, count(*)::INTEGER AS granted,
-       count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS never_count,
-       count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS data_event_count
-FROM sc_effective e
-JOIN sc_action a ON a.action_id = e.action_id
-GROUP BY e.fingerprint, e.level_rank;
-
 CREATE OR REPLACE TEMP TABLE sc_used_level AS
 SELECT u.principal_id, e.level_rank, count(*)::INTEGER AS used,
        count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,

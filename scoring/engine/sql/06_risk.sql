@@ -1,29 +1,21 @@
 -- Risk components per fingerprint (what the policies allow) and per principal (account,
 -- exposure, unused privileged access), summed into a 0-100 score with a breakdown, then tiers.
 CREATE OR REPLACE TEMP TABLE sc_fp_risk AS
-WITH adjusted AS (
-  SELECT e.fingerprint, a.action, a.sensitivity, e.resource_scope, e.conditional, e.deny_partial,
-         greatest(a.sensitivity
-           - CASE WHEN e.resource_scope = 'specific' THEN $scoped_penalty ELSE 0 END
-           - CASE WHEN e.conditional THEN $conditional_penalty ELSE 0 END
-           - CASE WHEN e.deny_partial THEN $partial_deny_penalty ELSE 0 END, 0) AS adjusted,
-         e.level_rank <= $data_max_level AND a.sensitivity >= $data_min_sensitivity
-           AND e.resource_scope = 'all' AND NOT e.conditional
-           AND len(list_filter($data_categories::VARCHAR[], lambda c: contains(a.sensitivity_reason, '(' || c || ')'))) > 0
-           AS data_read
-  FROM sc_effective e
-  JOIN sc_action a ON a.action_id = e.action_id
+WITH top AS (
+  SELECT fingerprint, max(max_adjusted) AS max_sensitivity, max(top_key) AS top_key,
+         flatten(list(data_reads) FILTER (WHERE data_reads IS NOT NULL)) AS data_reads
+  FROM sc_fp_level
+  GROUP BY fingerprint
 )
-SELECT fingerprint,
-       max(adjusted) AS max_sensitivity,
-       first(action ORDER BY adjusted DESC, sensitivity DESC, action) AS top_action,
-       first(sensitivity ORDER BY adjusted DESC, sensitivity DESC, action) AS top_action_sensitivity,
-       first(resource_scope ORDER BY adjusted DESC, sensitivity DESC, action) AS top_action_scope,
-       first(conditional ORDER BY adjusted DESC, sensitivity DESC, action) AS top_action_conditional,
-       count(*) FILTER (WHERE data_read)::INTEGER AS data_reads,
-       list(action ORDER BY sensitivity DESC, action) FILTER (WHERE data_read) AS data_read_actions
-FROM adjusted
-GROUP BY fingerprint;
+SELECT t.fingerprint, t.max_sensitivity,
+       a.action AS top_action, a.sensitivity AS top_action_sensitivity,
+       e.resource_scope AS top_action_scope, e.conditional AS top_action_conditional,
+       coalesce(len(t.data_reads), 0)::INTEGER AS data_reads,
+       (SELECT list(d.action ORDER BY d.sensitivity DESC, d.action)
+        FROM unnest(t.data_reads) AS r(id) JOIN sc_action d ON d.action_id = r.id) AS data_read_actions
+FROM top t
+JOIN sc_action a ON a.action_id = 999999 - (t.top_key % 1000000)
+JOIN sc_effective e ON e.fingerprint = t.fingerprint AND e.action_id = a.action_id;
 
 CREATE OR REPLACE TEMP TABLE sc_esc_req AS
 SELECT DISTINCT r.path_id, r.group_idx, a.action_id, a.action

@@ -40,32 +40,56 @@ JOIN sc_risk r ON r.principal_id = m.principal_id
 JOIN sc_tier t ON t.principal_id = m.principal_id
 LEFT JOIN sc_identities i ON i.principal_id = m.principal_id;
 
--- "Used for": per principal, attached allow policy and level. Granted and unobservable counts
--- are computed once per (fingerprint, policy); only used actions are per principal.
-CREATE OR REPLACE TEMP TABLE sc_fp_policy_action AS
-SELECT DISTINCT fp.fingerprint, fp.policy_id, e.action_id, e.level_rank
-FROM sc_fp_policy fp
-JOIN sc_policy_action pa ON pa.policy_id = fp.policy_id AND pa.effect = 'Allow'
-JOIN sc_effective e ON e.fingerprint = fp.fingerprint AND e.action_id = pa.action_id;
+-- "Used for": per principal, attached allow policy and level. A policy's granted and
+-- unobservable counts depend only on its context (SCP path, boundary), except in the rare
+-- fingerprints whose own denies remove actions; only used actions are per principal.
+CREATE OR REPLACE TEMP TABLE sc_fp_removing AS
+SELECT DISTINCT fingerprint FROM sc_identity_deny WHERE removed;
 
-INSERT INTO policy_usage BY NAME
-WITH fp_counts AS (
-  SELECT f.fingerprint, f.policy_id, f.level_rank, count(*)::INTEGER AS granted,
+CREATE OR REPLACE TEMP TABLE sc_fp_policy_level AS
+WITH ctx_counts AS (
+  SELECT pca.policy_id, pca.ctx_id, pca.level_rank, count(*)::INTEGER AS granted,
          count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS never_count,
          count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS data_event_count
-  FROM sc_fp_policy_action f
-  JOIN sc_action a ON a.action_id = f.action_id
-  GROUP BY f.fingerprint, f.policy_id, f.level_rank
+  FROM sc_policy_ctx_action pca
+  JOIN sc_action a ON a.action_id = pca.action_id
+  GROUP BY pca.policy_id, pca.ctx_id, pca.level_rank
 ),
-used AS (
-  SELECT u.principal_id, f.policy_id, f.level_rank, count(*)::INTEGER AS used,
-         count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
-         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
+pairs AS (
+  SELECT DISTINCT fpp.fingerprint, fpp.policy_id, fc.ctx_id
+  FROM sc_fp_policy fpp
+  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
+)
+SELECT p.fingerprint, p.policy_id, c.level_rank, c.granted, c.never_count, c.data_event_count
+FROM pairs p
+JOIN ctx_counts c ON c.policy_id = p.policy_id AND c.ctx_id = p.ctx_id
+WHERE p.fingerprint NOT IN (SELECT fingerprint FROM sc_fp_removing)
+UNION ALL
+SELECT p.fingerprint, p.policy_id, pca.level_rank, count(*)::INTEGER,
+       count(*) FILTER (WHERE a.observable = 'never')::INTEGER,
+       count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER
+FROM pairs p
+JOIN sc_fp_removing r ON r.fingerprint = p.fingerprint
+JOIN sc_policy_ctx_action pca ON pca.policy_id = p.policy_id AND pca.ctx_id = p.ctx_id
+JOIN sc_action a ON a.action_id = pca.action_id
+ANTI JOIN (SELECT fingerprint, action_id FROM sc_identity_deny WHERE removed) d
+  ON d.fingerprint = p.fingerprint AND d.action_id = pca.action_id
+GROUP BY p.fingerprint, p.policy_id, pca.level_rank;
+
+INSERT INTO policy_usage BY NAME
+WITH used AS (
+  SELECT u.principal_id, fpp.policy_id, pca.level_rank, count(DISTINCT u.action_id)::INTEGER AS used,
+         count(DISTINCT u.action_id) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
+         count(DISTINCT u.action_id) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
   FROM sc_used u
   JOIN sc_principal_fp pf ON pf.principal_id = u.principal_id
-  JOIN sc_fp_policy_action f ON f.fingerprint = pf.fingerprint AND f.action_id = u.action_id
+  JOIN sc_effective e ON e.fingerprint = pf.fingerprint AND e.action_id = u.action_id
+  JOIN sc_fp_policy fpp ON fpp.fingerprint = pf.fingerprint
+  JOIN sc_fp_ctx fc ON fc.fingerprint = pf.fingerprint
+  JOIN sc_policy_ctx_action pca
+    ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fc.ctx_id AND pca.action_id = u.action_id
   JOIN sc_action a ON a.action_id = u.action_id
-  GROUP BY u.principal_id, f.policy_id, f.level_rank
+  GROUP BY u.principal_id, fpp.policy_id, pca.level_rank
 ),
 x AS (
   SELECT pf.principal_id, c.policy_id, c.level_rank, c.granted, coalesce(u.used, 0) AS used,
@@ -73,7 +97,7 @@ x AS (
            + CASE WHEN coalesce(cov.data_events, false) THEN 0
                   ELSE c.data_event_count - coalesce(u.used_data_event, 0) END AS unobservable
   FROM sc_principal_fp pf
-  JOIN fp_counts c ON c.fingerprint = pf.fingerprint
+  JOIN sc_fp_policy_level c ON c.fingerprint = pf.fingerprint
   LEFT JOIN used u ON u.principal_id = pf.principal_id AND u.policy_id = c.policy_id AND u.level_rank = c.level_rank
   LEFT JOIN sc_account_coverage cov ON cov.account_id = pf.account_id
 )
