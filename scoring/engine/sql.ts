@@ -18,6 +18,9 @@ function statementsOf(name: string): string[] {
   if (!statements) {
     const text = readFileSync(join(SQL_DIR, `${name}.sql`), 'utf8');
     statements = text
+      .split('\n')
+      .filter((line) => !line.trim().startsWith('--'))
+      .join('\n')
       .split(/;[ \t]*(?:\r?\n|$)/)
       .map((s) => s.trim())
       .filter((s) => s.split('\n').some((line) => line.trim() && !line.trim().startsWith('--')));

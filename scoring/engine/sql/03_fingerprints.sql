@@ -78,14 +78,19 @@ base AS (
   FROM sc_member m
   LEFT JOIN agg ON agg.principal_id = m.principal_id
   LEFT JOIN sc_account_scp s ON s.account_id = m.account_id
+),
+hashed AS (
+  SELECT *,
+         md5(cloud || chr(30) || array_to_string(elements, chr(31)) || chr(30)
+             || coalesce(boundary_id, '') || chr(30) || coalesce(path_key, '')) AS fp_hash
+  FROM base
 )
-SELECT *,
-       md5(cloud || chr(30) || array_to_string(elements, chr(31)) || chr(30)
-           || coalesce(boundary_id, '') || chr(30) || coalesce(path_key, '')) AS fingerprint
-FROM base;
+-- Integer ids inside the run (hashing integers is much cheaper than 32-character hashes);
+-- the stored tables carry the hash.
+SELECT *, dense_rank() OVER (ORDER BY fp_hash)::INTEGER AS fingerprint FROM hashed;
 
 CREATE OR REPLACE TEMP TABLE sc_fp AS
-SELECT fingerprint, any_value(cloud) AS cloud, any_value(elements) AS elements,
+SELECT fingerprint, any_value(fp_hash) AS fp_hash, any_value(cloud) AS cloud, any_value(elements) AS elements,
        any_value(boundary_id) AS boundary_id, any_value(path_key) AS path_key,
        coalesce(any_value(scp_path), '[]') AS scp_path, count(*)::INTEGER AS principals
 FROM sc_principal_fp

@@ -18,6 +18,11 @@ FROM sc_fp f
 JOIN sc_ctx c ON coalesce(c.path_key, '') = coalesce(f.path_key, '')
              AND coalesce(c.boundary_id, '') = coalesce(f.boundary_id, '');
 
+CREATE OR REPLACE TEMP TABLE sc_fp_policy_ctx AS
+SELECT fpp.fingerprint, fpp.policy_id, fpp.binding_specific, fpp.binding_conditional, fc.ctx_id
+FROM sc_fp_policy fpp
+JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint;
+
 CREATE OR REPLACE TEMP TABLE sc_identity_deny AS
 SELECT fp.fingerprint, pa.action_id,
        bool_or(pa.unconditional_all_resources AND NOT fp.binding_conditional AND NOT fp.binding_specific) AS removed,
@@ -52,11 +57,7 @@ GROUP BY pl.path_key, pa.action_id;
 
 -- Each identity policy's allows within one context: boundary and SCP path applied.
 CREATE OR REPLACE TEMP TABLE sc_policy_ctx_action AS
-WITH pairs AS (
-  SELECT DISTINCT fpp.policy_id, fc.ctx_id
-  FROM sc_fp_policy fpp
-  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
-)
+WITH pairs AS (SELECT DISTINCT policy_id, ctx_id FROM sc_fp_policy_ctx)
 SELECT pc.policy_id, pc.ctx_id, pa.action_id, act.level_rank,
        pa.all_resources AND coalesce(b.all_resources, true) AND coalesce(s.all_resources, true) AS all_resources,
        pa.unconditional AND coalesce(b.unconditional, true) AND coalesce(s.unconditional, true) AS unconditional,
@@ -78,14 +79,13 @@ WHERE (c.boundary_id IS NULL OR b.action_id IS NOT NULL)
 
 CREATE OR REPLACE TEMP TABLE sc_effective AS
 WITH u AS (
-  SELECT fc.fingerprint, pca.action_id, any_value(pca.level_rank) AS level_rank,
+  SELECT fpp.fingerprint, pca.action_id, any_value(pca.level_rank) AS level_rank,
          bool_or(pca.all_resources AND NOT fpp.binding_specific) AS all_resources,
          bool_or(pca.unconditional AND NOT fpp.binding_conditional) AS unconditional,
          bool_or(pca.deny_partial) AS deny_partial
-  FROM sc_fp_policy fpp
-  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
-  JOIN sc_policy_ctx_action pca ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fc.ctx_id
-  GROUP BY fc.fingerprint, pca.action_id
+  FROM sc_fp_policy_ctx fpp
+  JOIN sc_policy_ctx_action pca ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fpp.ctx_id
+  GROUP BY fpp.fingerprint, pca.action_id
 )
 SELECT u.fingerprint, u.action_id, u.level_rank,
        CASE WHEN u.all_resources THEN 'all' ELSE 'specific' END AS resource_scope,

@@ -12,16 +12,17 @@ FROM sc_policy_action pa
 JOIN sc_action a ON a.action_id = pa.action_id;
 
 INSERT INTO scoring_fingerprint BY NAME
-SELECT $assessment_id AS assessment_id, f.fingerprint, f.cloud, f.elements AS identity_policies,
+SELECT $assessment_id AS assessment_id, f.fp_hash AS fingerprint, f.cloud, f.elements AS identity_policies,
        f.boundary_id AS boundary_policy_id, f.scp_path, f.principals,
        s.granted AS granted_count, s.admin_equivalent
 FROM sc_fp f
 JOIN sc_fp_summary s ON s.fingerprint = f.fingerprint;
 
 INSERT INTO effective_action BY NAME
-SELECT $assessment_id AS assessment_id, e.fingerprint, a.action, e.level_rank, e.resource_scope,
+SELECT $assessment_id AS assessment_id, f.fp_hash AS fingerprint, a.action, e.level_rank, e.resource_scope,
        e.conditional, e.deny_partial
 FROM sc_effective e
+JOIN sc_fp f ON f.fingerprint = e.fingerprint
 JOIN sc_action a ON a.action_id = e.action_id;
 
 INSERT INTO principal_score BY NAME
@@ -30,7 +31,7 @@ SELECT $assessment_id AS assessment_id, m.principal_id, $integration_id AS integ
        u.granted AS granted_count, u.used AS used_count, u.unused AS unused_count,
        u.unobservable AS unobservable_count, u.levels, u.unused_levels,
        u.overprivilege_pct, u.high_risk_overprivilege_pct, u.privileged_share,
-       r.risk_score, r.risk_breakdown, t.tier, t.tier_reason, pf.fingerprint,
+       r.risk_score, r.risk_breakdown, t.tier, t.tier_reason, pf.fp_hash AS fingerprint,
        coalesce(i.human, 0) AS human_identities, coalesce(i.machine, 0) AS machine_identities
 FROM sc_member m
 JOIN sc_principal_fp pf ON pf.principal_id = m.principal_id
@@ -55,11 +56,7 @@ WITH ctx_counts AS (
   JOIN sc_action a ON a.action_id = pca.action_id
   GROUP BY pca.policy_id, pca.ctx_id, pca.level_rank
 ),
-pairs AS (
-  SELECT DISTINCT fpp.fingerprint, fpp.policy_id, fc.ctx_id
-  FROM sc_fp_policy fpp
-  JOIN sc_fp_ctx fc ON fc.fingerprint = fpp.fingerprint
-)
+pairs AS (SELECT DISTINCT fingerprint, policy_id, ctx_id FROM sc_fp_policy_ctx)
 SELECT p.fingerprint, p.policy_id, c.level_rank, c.granted, c.never_count, c.data_event_count
 FROM pairs p
 JOIN ctx_counts c ON c.policy_id = p.policy_id AND c.ctx_id = p.ctx_id
@@ -68,28 +65,34 @@ UNION ALL
 SELECT p.fingerprint, p.policy_id, pca.level_rank, count(*)::INTEGER,
        count(*) FILTER (WHERE a.observable = 'never')::INTEGER,
        count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER
-FROM pairs p
-JOIN sc_fp_removing r ON r.fingerprint = p.fingerprint
+FROM (SELECT DISTINCT fingerprint, policy_id, ctx_id FROM sc_fp_policy_ctx
+      WHERE fingerprint IN (SELECT fingerprint FROM sc_fp_removing)) p
 JOIN sc_policy_ctx_action pca ON pca.policy_id = p.policy_id AND pca.ctx_id = p.ctx_id
 JOIN sc_action a ON a.action_id = pca.action_id
 ANTI JOIN (SELECT fingerprint, action_id FROM sc_identity_deny WHERE removed) d
   ON d.fingerprint = p.fingerprint AND d.action_id = pca.action_id
 GROUP BY p.fingerprint, p.policy_id, pca.level_rank;
 
+-- Used actions per principal and attached policy (joined in this order on purpose: the used
+-- set is small, the policies' actions are not).
+CREATE OR REPLACE TEMP TABLE sc_used_policy AS
+SELECT DISTINCT u.principal_id, pf.fingerprint, fpp.policy_id, fpp.ctx_id, u.action_id
+FROM sc_used u
+JOIN sc_principal_fp pf ON pf.principal_id = u.principal_id
+JOIN (SELECT DISTINCT fingerprint, policy_id, ctx_id FROM sc_fp_policy_ctx) fpp ON fpp.fingerprint = pf.fingerprint;
+
 INSERT INTO policy_usage BY NAME
 WITH used AS (
-  SELECT u.principal_id, fpp.policy_id, pca.level_rank, count(DISTINCT u.action_id)::INTEGER AS used,
-         count(DISTINCT u.action_id) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
-         count(DISTINCT u.action_id) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
-  FROM sc_used u
-  JOIN sc_principal_fp pf ON pf.principal_id = u.principal_id
-  JOIN sc_effective e ON e.fingerprint = pf.fingerprint AND e.action_id = u.action_id
-  JOIN sc_fp_policy fpp ON fpp.fingerprint = pf.fingerprint
-  JOIN sc_fp_ctx fc ON fc.fingerprint = pf.fingerprint
+  SELECT up.principal_id, up.policy_id, pca.level_rank, count(*)::INTEGER AS used,
+         count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
+         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
+  FROM sc_used_policy up
   JOIN sc_policy_ctx_action pca
-    ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fc.ctx_id AND pca.action_id = u.action_id
-  JOIN sc_action a ON a.action_id = u.action_id
-  GROUP BY u.principal_id, fpp.policy_id, pca.level_rank
+    ON pca.policy_id = up.policy_id AND pca.ctx_id = up.ctx_id AND pca.action_id = up.action_id
+  JOIN sc_action a ON a.action_id = up.action_id
+  ANTI JOIN (SELECT fingerprint, action_id FROM sc_identity_deny WHERE removed) d
+    ON d.fingerprint = up.fingerprint AND d.action_id = up.action_id
+  GROUP BY up.principal_id, up.policy_id, pca.level_rank
 ),
 x AS (
   SELECT pf.principal_id, c.policy_id, c.level_rank, c.granted, coalesce(u.used, 0) AS used,
