@@ -1,14 +1,15 @@
-// `npm run bench -- scoring [--principals N] [--db FILE]`: time the scoring engine (effective
+// `npm run bench -- scoring [--principals N] [--unique] [--db FILE]`: time the scoring engine (effective
 // grants, usage, status, risk, tiers) on a large organization.
 //
 // Until the fixture generator's `large` world is merged, the organization is synthesised here,
 // deterministically: 20 accounts under 3 OUs with SCPs, the real AWS managed policies of
 // ../shared/realdata (1,643 documents), customer-managed and inline policies built from real
-// action patterns, boundaries, groups, 90 days of log coverage and ~1 M usage_daily rows.
-import { existsSync } from 'node:fs';
+// action patterns, boundaries, groups, 90 days of log coverage and usage_daily rows. Principals
+// are drawn from 400 role templates (20% also get an inline policy of their own); `--unique`
+// gives every principal its own random set of policies, the worst case for fingerprinting.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config/load.ts';
 import { createLogger } from '../lib/log.ts';
 import { Db } from '../model/db.ts';
@@ -23,6 +24,7 @@ const option = (name: string): string | undefined => {
 };
 const PRINCIPALS = Number(option('--principals') ?? 20_000);
 const DB_PATH = option('--db') ?? ':memory:';
+const UNIQUE = args.includes('--unique');
 const REALDATA = join(import.meta.dirname, '..', '..', 'shared', 'realdata');
 const A = 'bench';
 const I = 'bench';
@@ -117,7 +119,8 @@ async function build(db: Db): Promise<void> {
       parse_error: null,
     });
   for (const m of managed) policy(m.arn, 'aws-managed', null, m.document);
-  const scp = (name: string) => `arn:aws:organizations::100000000001:policy/o-bench/service_control_policy/p-${name}`;
+  const scp = (name: string) =>
+    `arn:aws:organizations::100000000001:policy/o-bench/service_control_policy/p-${name}`;
   const targets: Array<Record<string, unknown>> = [];
   const addScp = (name: string, document: unknown, on: string[]) => {
     policy(scp(name), 'scp', accounts[0]!, document);
@@ -126,10 +129,18 @@ async function build(db: Db): Promise<void> {
         assessment_id: A,
         policy_id: scp(name),
         target_id: t,
-        target_type: t.startsWith('r-') ? 'ROOT' : t.startsWith('ou-') ? 'ORGANIZATIONAL_UNIT' : 'ACCOUNT',
+        target_type: t.startsWith('r-')
+          ? 'ROOT'
+          : t.startsWith('ou-')
+            ? 'ORGANIZATIONAL_UNIT'
+            : 'ACCOUNT',
       });
   };
-  const stmt = (effect: string, action: string[] | string, extra: Record<string, unknown> = {}) => ({
+  const stmt = (
+    effect: string,
+    action: string[] | string,
+    extra: Record<string, unknown> = {},
+  ) => ({
     Effect: effect,
     Action: action,
     Resource: '*',
@@ -137,7 +148,11 @@ async function build(db: Db): Promise<void> {
   });
   const doc = (...statements: unknown[]) => ({ Version: '2012-10-17', Statement: statements });
   addScp('FullAWSAccess', doc(stmt('Allow', '*')), [root, ...ous, ...accounts]);
-  addScp('deny-leave', doc(stmt('Deny', ['organizations:LeaveOrganization', 'account:CloseAccount'])), [root]);
+  addScp(
+    'deny-leave',
+    doc(stmt('Deny', ['organizations:LeaveOrganization', 'account:CloseAccount'])),
+    [root],
+  );
   addScp(
     'region-lock',
     doc(
@@ -149,7 +164,11 @@ async function build(db: Db): Promise<void> {
     ),
     [ous[1]!],
   );
-  addScp('sandbox', doc(stmt('Allow', ['s3:*', 'ec2:*', 'lambda:*', 'logs:*', 'cloudwatch:*', 'dynamodb:*'])), [ous[2]!]);
+  addScp(
+    'sandbox',
+    doc(stmt('Allow', ['s3:*', 'ec2:*', 'lambda:*', 'logs:*', 'cloudwatch:*', 'dynamodb:*'])),
+    [ous[2]!],
+  );
   // Customer-managed policies: a few services each, some wildcards, some resource-scoped.
   const customer: string[] = [];
   for (let i = 0; i < 600; i++) {
@@ -159,7 +178,11 @@ async function build(db: Db): Promise<void> {
       const service = pick(services);
       const r = rand();
       const action = r < 0.3 ? `${service}:*` : r < 0.6 ? `${service}:Get*` : pick(actions);
-      return stmt('Allow', [action, pick(actions)], rand() < 0.3 ? { Resource: `arn:aws:${service}:::app-${i}/*` } : {});
+      return stmt(
+        'Allow',
+        [action, pick(actions)],
+        rand() < 0.3 ? { Resource: `arn:aws:${service}:::app-${i}/*` } : {},
+      );
     });
     if (rand() < 0.1) statements.push(stmt('Deny', pick(actions)));
     policy(id, 'customer-managed', account, doc(...statements));
@@ -167,10 +190,34 @@ async function build(db: Db): Promise<void> {
   }
   const boundaries = customer.slice(0, 20).map((id, i) => {
     const boundaryId = id.replace('/app-', '/boundary-');
-    policy(boundaryId, 'customer-managed', id.split(':')[4]!, doc(stmt('Allow', ['s3:*', 'ec2:*', 'lambda:*', 'sqs:*', 'sns:*', 'dynamodb:*', `${pick(services)}:*`]), stmt('Deny', `iam:${i % 2 ? 'Create*' : 'Put*'}`)));
+    policy(
+      boundaryId,
+      'customer-managed',
+      id.split(':')[4]!,
+      doc(
+        stmt('Allow', [
+          's3:*',
+          'ec2:*',
+          'lambda:*',
+          'sqs:*',
+          'sns:*',
+          'dynamodb:*',
+          `${pick(services)}:*`,
+        ]),
+        stmt('Deny', `iam:${i % 2 ? 'Create*' : 'Put*'}`),
+      ),
+    );
     return boundaryId;
   });
 
+  const makeTemplate = (): string[] => {
+    const out = new Set<string>();
+    const count = 1 + Math.floor(rand() * 3);
+    for (let k = 0; k < count; k++) out.add((rand() < 0.8 ? pick(popular) : pick(managed)).arn);
+    if (rand() < 0.5) out.add(pick(customer));
+    return [...out];
+  };
+  const templates = Array.from({ length: 400 }, makeTemplate);
   const principals: Array<Record<string, unknown>> = [];
   const attachments: Array<Record<string, unknown>> = [];
   const usage: Array<Record<string, unknown>> = [];
@@ -198,7 +245,11 @@ async function build(db: Db): Promise<void> {
       condition: null,
     });
   };
-  const usedPool = popular.flatMap((m) => getAwsCatalog().expander.expand(`${m.name.includes('S3') ? 's3' : 'ec2'}:Describe*`).slice(0, 5));
+  const usedPool = popular.flatMap((m) =>
+    getAwsCatalog()
+      .expander.expand(`${m.name.includes('S3') ? 's3' : 'ec2'}:Describe*`)
+      .slice(0, 5),
+  );
   for (let n = 0; n < PRINCIPALS; n++) {
     const account = accounts[n % accounts.length]!;
     const isGroup = n % 40 === 0;
@@ -227,7 +278,11 @@ async function build(db: Db): Promise<void> {
       boundary_policy_id: boundary,
       trust_policy:
         kind === 'role'
-          ? doc({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: `arn:aws:iam::${rand() < 0.02 ? '999999999999' : account}:root` } })
+          ? doc({
+              Effect: 'Allow',
+              Action: 'sts:AssumeRole',
+              Principal: { AWS: `arn:aws:iam::${rand() < 0.02 ? '999999999999' : account}:root` },
+            })
           : null,
       service_linked: false,
       console_access: null,
@@ -236,20 +291,24 @@ async function build(db: Db): Promise<void> {
       attributes: {},
     });
     if (isGroup) {
-      for (const p of groups.get(account)!.find((g) => g.arn === id)!.policies) attach(id, p, 'direct', id);
+      for (const p of groups.get(account)!.find((g) => g.arn === id)!.policies)
+        attach(id, p, 'direct', id);
       continue;
     }
-    const granted: string[] = [];
-    const count = 1 + Math.floor(rand() * 3);
-    for (let k = 0; k < count; k++) {
-      const m = rand() < 0.8 ? pick(popular) : pick(managed);
-      attach(id, m.arn, 'direct', id);
-      granted.push(m.arn);
-    }
-    if (rand() < 0.5) attach(id, pick(customer), 'direct', id);
-    if (rand() < 0.3) {
+    // Principals come from role templates (infrastructure as code, permission sets): a few
+    // templates are very common. With --unique every principal gets its own combination.
+    const template = UNIQUE
+      ? makeTemplate()
+      : templates[Math.floor(rand() ** 2 * templates.length)]!;
+    for (const policyId of template) attach(id, policyId, 'direct', id);
+    if (rand() < 0.2) {
       const inlineId = `${id}#inline/own`;
-      policy(inlineId, 'inline', account, doc(stmt('Allow', [pick(actions), pick(actions), `${pick(services)}:List*`])));
+      policy(
+        inlineId,
+        'inline',
+        account,
+        doc(stmt('Allow', [pick(actions), pick(actions), `${pick(services)}:List*`])),
+      );
       attach(id, inlineId, 'inline', id);
     }
     if (kind === 'user' && rand() < 0.5) {
@@ -309,7 +368,10 @@ const db = await Db.open(DB_PATH);
 try {
   const logger = createLogger({ quiet: true });
   await ensureCatalog(db, logger);
-  const existing = await db.scalar<number>('SELECT count(*) FROM principal WHERE assessment_id = $a', { a: A });
+  const existing = await db.scalar<number>(
+    'SELECT count(*) FROM principal WHERE assessment_id = $a',
+    { a: A },
+  );
   if (!existing) await build(db);
   const config = parseConfig({ integrations: [{ id: I, kind: 'import', directory: '.' }] });
   for (const run of ['first', 'second']) {
