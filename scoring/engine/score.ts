@@ -2,7 +2,7 @@ import { type DuckDBValue, listValue } from '@duckdb/node-api';
 import type { Config } from '../../config/schema.ts';
 import { UsageError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Db } from '../../model/db.ts';
+import { type Db, quoteIdent } from '../../model/db.ts';
 import { insertRows } from '../../model/insert.ts';
 import { getAwsCatalog } from '../catalog/aws.ts';
 import { isGcpPermission } from '../catalog/gcp.ts';
@@ -275,6 +275,14 @@ export async function summarizeScores(
   };
 }
 
+/** The sc_ temp tables hold millions of rows on large organizations: free them after a run. */
+async function dropScratchTables(db: Db): Promise<void> {
+  const tables = await db.all<{ table_name: string }>(
+    "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, 'sc_')",
+  );
+  for (const t of tables) await db.exec(`DROP TABLE IF EXISTS temp.${quoteIdent(t.table_name)}`);
+}
+
 /**
  * Score one assessment: replaces its grant, policy_action, scoring_fingerprint,
  * effective_action, principal_score and policy_usage rows (idempotent).
@@ -303,6 +311,7 @@ export async function scoreAssessment(
   lap('catalog');
   const params = sqlParams(assessmentId, info);
   let rejected = 0;
+  await dropScratchTables(db);
   await db.transaction(async (tx) => {
     const g = await writeGrants(tx, assessmentId);
     rejected = g.rejected;
@@ -329,6 +338,7 @@ export async function scoreAssessment(
     await runSqlFile(tx, '07_store', params);
     lap('store');
   });
+  await dropScratchTables(db);
   const summary = await summarizeScores(db, assessmentId);
   const durationMs = Math.round(performance.now() - started);
   options.logger.progress(

@@ -8,6 +8,15 @@ FROM "grant" g
 JOIN policy p ON p.assessment_id = g.assessment_id AND p.policy_id = g.policy_id
 WHERE g.assessment_id = $assessment_id AND p.cloud = 'gcp';
 
+-- Only policies that can apply to someone: attached (directly, inline, through a group or a
+-- binding), used as a boundary, or SCPs.
+CREATE OR REPLACE TEMP TABLE sc_relevant_policy AS
+SELECT DISTINCT policy_id FROM principal_policy WHERE assessment_id = $assessment_id
+UNION
+SELECT boundary_policy_id FROM principal WHERE assessment_id = $assessment_id AND boundary_policy_id IS NOT NULL
+UNION
+SELECT policy_id FROM policy WHERE assessment_id = $assessment_id AND kind = 'scp';
+
 CREATE OR REPLACE TEMP TABLE sc_statement AS
 WITH s AS (
   SELECT g.policy_id, g.statement_index, p.cloud,
@@ -19,6 +28,7 @@ WITH s AS (
          bool_or(g.has_condition) AS conditional
   FROM "grant" g
   JOIN policy p ON p.assessment_id = g.assessment_id AND p.policy_id = g.policy_id
+  SEMI JOIN sc_relevant_policy r ON r.policy_id = g.policy_id
   WHERE g.assessment_id = $assessment_id
   GROUP BY g.policy_id, g.statement_index, p.cloud
 )
@@ -38,6 +48,7 @@ CREATE OR REPLACE TEMP TABLE sc_grant_pattern AS
 SELECT DISTINCT g.policy_id, g.statement_index, g.not_action, p.cloud, lower(g.action_pattern) AS pattern
 FROM "grant" g
 JOIN policy p ON p.assessment_id = g.assessment_id AND p.policy_id = g.policy_id
+SEMI JOIN sc_relevant_policy r ON r.policy_id = g.policy_id
 WHERE g.assessment_id = $assessment_id;
 
 CREATE OR REPLACE TEMP TABLE sc_named_action AS

@@ -100,7 +100,7 @@ WHERE NOT coalesce(d.removed, false);
 -- and privileged actions held on every resource without condition (admin-equivalence).
 CREATE OR REPLACE TEMP TABLE sc_fp_level AS
 WITH x AS (
-  SELECT e.fingerprint, e.level_rank, e.action_id, a.observable, a.sensitivity,
+  SELECT e.fingerprint, e.level_rank, e.action_id, a.observable, a.sensitivity, e.resource_scope, e.conditional,
          e.resource_scope = 'all' AND NOT e.conditional AS is_full,
          greatest(a.sensitivity
            - CASE WHEN e.resource_scope = 'specific' THEN $scoped_penalty ELSE 0 END
@@ -116,7 +116,9 @@ SELECT fingerprint, level_rank, count(*)::INTEGER AS granted,
        count(*) FILTER (WHERE level_rank >= 4 AND is_full)::INTEGER AS privileged_full,
        max(adjusted) AS max_adjusted,
        -- ties: higher raw sensitivity, then the first action in catalog order
-       max((adjusted * 100 + sensitivity) * 1000000 + (999999 - action_id)) AS top_key,
+       -- scope and condition ride along in the key's low bits, so no second pass is needed
+       max(((adjusted * 100 + sensitivity) * 4 + CASE WHEN resource_scope = 'all' THEN 2 ELSE 0 END
+            + CASE WHEN conditional THEN 1 ELSE 0 END)::BIGINT * 1000000 + (999999 - action_id)) AS top_key,
        list(action_id) FILTER (WHERE data_read AND is_full) AS data_reads
 FROM x
 GROUP BY fingerprint, level_rank;

@@ -9,13 +9,13 @@ WITH top AS (
 )
 SELECT t.fingerprint, t.max_sensitivity,
        a.action AS top_action, a.sensitivity AS top_action_sensitivity,
-       e.resource_scope AS top_action_scope, e.conditional AS top_action_conditional,
+       CASE WHEN (t.top_key // 1000000) % 4 >= 2 THEN 'all' ELSE 'specific' END AS top_action_scope,
+       (t.top_key // 1000000) % 2 = 1 AS top_action_conditional,
        coalesce(len(t.data_reads), 0)::INTEGER AS data_reads,
        (SELECT list(d.action ORDER BY d.sensitivity DESC, d.action)
         FROM unnest(t.data_reads) AS r(id) JOIN sc_action d ON d.action_id = r.id) AS data_read_actions
 FROM top t
-JOIN sc_action a ON a.action_id = 999999 - (t.top_key % 1000000)
-JOIN sc_effective e ON e.fingerprint = t.fingerprint AND e.action_id = a.action_id;
+JOIN sc_action a ON a.action_id = 999999 - (t.top_key % 1000000);
 
 CREATE OR REPLACE TEMP TABLE sc_esc_req AS
 SELECT DISTINCT r.path_id, r.group_idx, a.action_id, a.action
