@@ -6,6 +6,7 @@ import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerExplain } from './commands/explain.ts';
+import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerDocs(program);
   registerCatalog(program);
+  registerFixtures(program);
   registerDemo(program);
   registerAssess(program);
   registerExplain(program);

@@ -17,9 +17,12 @@ typed AS (
     coalesce(recipientAccountId, userIdentity.accountId) AS account_id,
     coalesce(eventCategory = 'Data' OR managementEvent = false, false) AS is_data_event,
     userIdentity.type AS identity_type_raw,
+    -- The same rule as the Athena aggregation: a session counts against the role or user that
+    -- issued it; anything else (AWS services, anonymous, SAML/web-identity sign-in calls) is
+    -- not attributable to a principal.
     CASE
-      WHEN userIdentity.type IN ('AssumedRole', 'FederatedUser') THEN userIdentity.sessionContext.sessionIssuer.arn
-      WHEN userIdentity.type IN ('IAMUser', 'Root') THEN userIdentity.arn
+      WHEN userIdentity.type IN ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
+        THEN coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn)
     END AS principal_id,
     CASE
       WHEN userIdentity.type = 'AssumedRole' THEN split_part(userIdentity.principalId, ':', 2)
