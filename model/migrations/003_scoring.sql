@@ -1,29 +1,20 @@
 -- Scoring: expanded policy actions and effective permissions. Effective permissions are stored
 -- once per distinct set of policies (fingerprint), never per principal: principal_score names
--- the fingerprint of each principal. Re-scoring an assessment replaces its rows. The two large
--- tables carry no primary key: the scoring engine writes them whole, unique by construction
--- ((assessment_id, policy_id, action, effect) and (assessment_id, fingerprint, action)), and an
--- index would only slow the bulk insert.
+-- the fingerprint of each principal. Re-scoring an assessment replaces its rows. The expanded
+-- actions are stored as one list per policy or fingerprint: millions of keyed rows would make
+-- the primary-key index cost more than the scoring itself.
 
 CREATE TABLE policy_action (
   assessment_id VARCHAR NOT NULL,
   policy_id VARCHAR NOT NULL,
-  action VARCHAR NOT NULL,
-  effect VARCHAR NOT NULL,
-  all_resources BOOLEAN NOT NULL,
-  unconditional BOOLEAN NOT NULL,
-  unconditional_all_resources BOOLEAN NOT NULL,
-  statements INTEGER NOT NULL
+  actions STRUCT(action VARCHAR, effect VARCHAR, all_resources BOOLEAN, unconditional BOOLEAN,
+                 unconditional_all_resources BOOLEAN, statements INTEGER)[] NOT NULL,
+  PRIMARY KEY (assessment_id, policy_id)
 );
-COMMENT ON TABLE policy_action IS 'Each policy expanded into the catalog actions it allows or denies (wildcards and NotAction resolved), with resource and condition flags.';
+COMMENT ON TABLE policy_action IS 'Each policy that applies to someone, expanded into the catalog actions it allows or denies (wildcards and NotAction resolved). Read rows with unnest(actions).';
 COMMENT ON COLUMN policy_action.assessment_id IS 'Snapshot the policy belongs to.';
 COMMENT ON COLUMN policy_action.policy_id IS 'The policy, SCP, boundary or GCP role.';
-COMMENT ON COLUMN policy_action.action IS 'Catalog action (AWS) or permission (GCP), canonical case.';
-COMMENT ON COLUMN policy_action.effect IS 'Allow or Deny.';
-COMMENT ON COLUMN policy_action.all_resources IS 'Some statement covering the action applies to every resource: Resource "*" (or an ARN made only of wildcards) or NotResource.';
-COMMENT ON COLUMN policy_action.unconditional IS 'Some statement covering the action has no Condition.';
-COMMENT ON COLUMN policy_action.unconditional_all_resources IS 'One statement covers the action on every resource with no Condition (for a Deny: the action is removed outright).';
-COMMENT ON COLUMN policy_action.statements IS 'Statements of the policy that cover the action with this effect.';
+COMMENT ON COLUMN policy_action.actions IS 'One entry per action and effect: action (canonical case), effect (Allow or Deny), all_resources (some covering statement applies to every resource: "*", an ARN made only of wildcards, or NotResource), unconditional (some covering statement has no Condition), unconditional_all_resources (one statement both: for a Deny, the action is removed outright), statements (how many statements cover it).';
 
 CREATE TABLE scoring_fingerprint (
   assessment_id VARCHAR NOT NULL,
@@ -51,20 +42,14 @@ COMMENT ON COLUMN scoring_fingerprint.admin_equivalent IS 'True when the effecti
 CREATE TABLE effective_action (
   assessment_id VARCHAR NOT NULL,
   fingerprint VARCHAR NOT NULL,
-  action VARCHAR NOT NULL,
-  level_rank TINYINT NOT NULL,
-  resource_scope VARCHAR NOT NULL,
-  conditional BOOLEAN NOT NULL,
-  deny_partial BOOLEAN NOT NULL
+  actions STRUCT(action VARCHAR, level_rank TINYINT, resource_scope VARCHAR, conditional BOOLEAN,
+                 deny_partial BOOLEAN)[] NOT NULL,
+  PRIMARY KEY (assessment_id, fingerprint)
 );
-COMMENT ON TABLE effective_action IS 'Effective permissions per fingerprint: identity allows minus unconditional denies, intersected with the boundary and each level of the SCP path.';
+COMMENT ON TABLE effective_action IS 'Effective permissions per fingerprint: identity allows minus unconditional denies, intersected with the boundary and each level of the SCP path. Read rows with unnest(actions).';
 COMMENT ON COLUMN effective_action.assessment_id IS 'Assessment that computed it.';
 COMMENT ON COLUMN effective_action.fingerprint IS 'The policy set (scoring_fingerprint).';
-COMMENT ON COLUMN effective_action.action IS 'Catalog action or GCP permission, canonical case.';
-COMMENT ON COLUMN effective_action.level_rank IS 'Privilege level rank of the action, 0 (LIST) to 5 (ADMIN).';
-COMMENT ON COLUMN effective_action.resource_scope IS 'all (every layer allows it on every resource) or specific (some layer names particular resources).';
-COMMENT ON COLUMN effective_action.conditional IS 'True when some layer (identity, boundary, SCP level, GCP binding) allows it only under a condition.';
-COMMENT ON COLUMN effective_action.deny_partial IS 'True when a Deny applies only under a condition or to some resources: the action is kept and flagged.';
+COMMENT ON COLUMN effective_action.actions IS 'One entry per effective action, sorted: action (canonical case), level_rank (0 LIST to 5 ADMIN), resource_scope (all: every layer allows it on every resource; specific: some layer names particular resources), conditional (some layer allows it only under a condition), deny_partial (a Deny applies only under a condition or to some resources: kept and flagged).';
 
 ALTER TABLE principal_score ADD COLUMN status_reason VARCHAR;
 ALTER TABLE principal_score ADD COLUMN tier_reason VARCHAR;

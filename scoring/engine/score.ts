@@ -255,7 +255,7 @@ export async function summarizeScores(
   );
   const sizes = await db.one<{ fingerprints: number; rows: number }>(
     `SELECT (SELECT count(*) FROM scoring_fingerprint WHERE assessment_id = $a) AS fingerprints,
-            (SELECT count(*) FROM effective_action WHERE assessment_id = $a) AS rows`,
+            (SELECT coalesce(sum(len(actions)), 0) FROM effective_action WHERE assessment_id = $a) AS rows`,
     { a: assessmentId },
   );
   return {

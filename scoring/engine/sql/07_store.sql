@@ -6,10 +6,14 @@ DELETE FROM principal_score WHERE assessment_id = $assessment_id;
 DELETE FROM policy_usage WHERE assessment_id = $assessment_id;
 
 INSERT INTO policy_action BY NAME
-SELECT $assessment_id AS assessment_id, pa.policy_id, a.action, pa.effect, pa.all_resources,
-       pa.unconditional, pa.unconditional_all_resources, pa.statements
+SELECT $assessment_id AS assessment_id, pa.policy_id,
+       list({'action': a.action, 'effect': pa.effect, 'all_resources': pa.all_resources,
+             'unconditional': pa.unconditional,
+             'unconditional_all_resources': pa.unconditional_all_resources,
+             'statements': pa.statements} ORDER BY a.action, pa.effect) AS actions
 FROM sc_policy_action pa
-JOIN sc_action a ON a.action_id = pa.action_id;
+JOIN sc_action a ON a.action_id = pa.action_id
+GROUP BY pa.policy_id;
 
 INSERT INTO scoring_fingerprint BY NAME
 SELECT $assessment_id AS assessment_id, f.fp_hash AS fingerprint, f.cloud, f.elements AS identity_policies,
@@ -19,11 +23,13 @@ FROM sc_fp f
 JOIN sc_fp_summary s ON s.fingerprint = f.fingerprint;
 
 INSERT INTO effective_action BY NAME
-SELECT $assessment_id AS assessment_id, f.fp_hash AS fingerprint, a.action, e.level_rank, e.resource_scope,
-       e.conditional, e.deny_partial
+SELECT $assessment_id AS assessment_id, any_value(f.fp_hash) AS fingerprint,
+       list({'action': a.action, 'level_rank': e.level_rank, 'resource_scope': e.resource_scope,
+             'conditional': e.conditional, 'deny_partial': e.deny_partial} ORDER BY e.action_id) AS actions
 FROM sc_effective e
 JOIN sc_fp f ON f.fingerprint = e.fingerprint
-JOIN sc_action a ON a.action_id = e.action_id;
+JOIN sc_action a ON a.action_id = e.action_id
+GROUP BY e.fingerprint;
 
 INSERT INTO principal_score BY NAME
 SELECT $assessment_id AS assessment_id, m.principal_id, $integration_id AS integration_id, m.account_id,

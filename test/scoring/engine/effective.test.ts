@@ -249,7 +249,7 @@ describe('effective permissions', () => {
     const first = await w.score(db);
     const counts = async () =>
       db.one(
-        `SELECT (SELECT count(*) FROM effective_action) AS e, (SELECT count(*) FROM policy_action) AS pa,
+        `SELECT (SELECT sum(len(actions)) FROM effective_action) AS e, (SELECT sum(len(actions)) FROM policy_action) AS pa,
                 (SELECT count(*) FROM principal_score) AS s, (SELECT count(*) FROM policy_usage) AS pu,
                 (SELECT count(*) FROM "grant") AS g`,
       );

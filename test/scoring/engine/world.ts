@@ -249,9 +249,10 @@ export async function effectiveOf(
     conditional: boolean;
     deny_partial: boolean;
   }>(
-    `SELECT e.action, e.resource_scope, e.conditional, e.deny_partial
+    `SELECT a.action, a.resource_scope, a.conditional, a.deny_partial
      FROM principal_score s
-     JOIN effective_action e ON e.assessment_id = s.assessment_id AND e.fingerprint = s.fingerprint
+     JOIN effective_action e ON e.assessment_id = s.assessment_id AND e.fingerprint = s.fingerprint,
+     unnest(e.actions) AS t(a)
      WHERE s.assessment_id = $a AND s.principal_id = $p`,
     { a: assessmentId, p: principalId },
   );
