@@ -49,7 +49,7 @@ CREATE TABLE effective_action (
 COMMENT ON TABLE effective_action IS 'Effective permissions per fingerprint: identity allows minus unconditional denies, intersected with the boundary and each level of the SCP path. Read rows with unnest(actions).';
 COMMENT ON COLUMN effective_action.assessment_id IS 'Assessment that computed it.';
 COMMENT ON COLUMN effective_action.fingerprint IS 'The policy set (scoring_fingerprint).';
-COMMENT ON COLUMN effective_action.actions IS 'One entry per effective action, sorted: action (canonical case), level_rank (0 LIST to 5 ADMIN), resource_scope (all: every layer allows it on every resource; specific: some layer names particular resources), conditional (some layer allows it only under a condition), deny_partial (a Deny applies only under a condition or to some resources: kept and flagged).';
+COMMENT ON COLUMN effective_action.actions IS 'One entry per effective action: action (canonical case), level_rank (0 LIST to 5 ADMIN), resource_scope (all: every layer allows it on every resource; specific: some layer names particular resources), conditional (some layer allows it only under a condition), deny_partial (a Deny applies only under a condition or to some resources: kept and flagged).';
 
 ALTER TABLE principal_score ADD COLUMN status_reason VARCHAR;
 ALTER TABLE principal_score ADD COLUMN tier_reason VARCHAR;

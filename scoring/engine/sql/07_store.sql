@@ -10,7 +10,7 @@ SELECT $assessment_id AS assessment_id, pa.policy_id,
        list({'action': a.action, 'effect': pa.effect, 'all_resources': pa.all_resources,
              'unconditional': pa.unconditional,
              'unconditional_all_resources': pa.unconditional_all_resources,
-             'statements': pa.statements} ORDER BY a.action, pa.effect) AS actions
+             'statements': pa.statements}) AS actions
 FROM sc_policy_action pa
 JOIN sc_action a ON a.action_id = pa.action_id
 GROUP BY pa.policy_id;
@@ -25,7 +25,7 @@ JOIN sc_fp_summary s ON s.fingerprint = f.fingerprint;
 INSERT INTO effective_action BY NAME
 SELECT $assessment_id AS assessment_id, any_value(f.fp_hash) AS fingerprint,
        list({'action': a.action, 'level_rank': e.level_rank, 'resource_scope': e.resource_scope,
-             'conditional': e.conditional, 'deny_partial': e.deny_partial} ORDER BY e.action_id) AS actions
+             'conditional': e.conditional, 'deny_partial': e.deny_partial}) AS actions
 FROM sc_effective e
 JOIN sc_fp f ON f.fingerprint = e.fingerprint
 JOIN sc_action a ON a.action_id = e.action_id
