@@ -31,19 +31,24 @@ FROM sc_fp_policy fp
 JOIN sc_policy_action pa ON pa.policy_id = fp.policy_id AND pa.effect = 'Deny'
 GROUP BY fp.fingerprint, pa.action_id;
 
+-- A level restricts only when its SCPs allow something: AWS attaches FullAWSAccess to every
+-- root, OU and account, so a level with deny-only SCPs is a snapshot that omits it (as small
+-- test organizations do), and reading it as "allows nothing" would hide every permission.
+CREATE OR REPLACE TEMP TABLE sc_scp_level_allow AS
+SELECT pl.path_key, pl.level, pa.action_id,
+       bool_or(pa.all_resources) AS all_resources, bool_or(pa.unconditional) AS unconditional
+FROM sc_path_level pl
+JOIN sc_policy_action pa ON pa.policy_id = pl.policy_id AND pa.effect = 'Allow'
+GROUP BY pl.path_key, pl.level, pa.action_id;
+
+CREATE OR REPLACE TEMP TABLE sc_path_allow AS
+SELECT path_key, count(DISTINCT level) AS levels FROM sc_scp_level_allow GROUP BY path_key;
+
 CREATE OR REPLACE TEMP TABLE sc_scp_allow AS
-WITH per_level AS (
-  SELECT pl.path_key, pl.level, pa.action_id,
-         bool_or(pa.all_resources) AS all_resources, bool_or(pa.unconditional) AS unconditional
-  FROM sc_path_level pl
-  JOIN sc_policy_action pa ON pa.policy_id = pl.policy_id AND pa.effect = 'Allow'
-  GROUP BY pl.path_key, pl.level, pa.action_id
-),
-n AS (SELECT path_key, count(DISTINCT level) AS levels FROM sc_path_level GROUP BY path_key)
 SELECT p.path_key, p.action_id,
        bool_and(p.all_resources) AS all_resources, bool_and(p.unconditional) AS unconditional
-FROM per_level p
-JOIN n ON n.path_key = p.path_key
+FROM sc_scp_level_allow p
+JOIN sc_path_allow n ON n.path_key = p.path_key
 GROUP BY p.path_key, p.action_id, n.levels
 HAVING count(*) = n.levels;
 
@@ -70,10 +75,11 @@ LEFT JOIN sc_policy_action b
   ON b.policy_id = c.boundary_id AND b.action_id = pa.action_id AND b.effect = 'Allow'
 LEFT JOIN sc_policy_action bd
   ON bd.policy_id = c.boundary_id AND bd.action_id = pa.action_id AND bd.effect = 'Deny'
+LEFT JOIN sc_path_allow pal ON pal.path_key = c.path_key
 LEFT JOIN sc_scp_allow s ON s.path_key = c.path_key AND s.action_id = pa.action_id
 LEFT JOIN sc_scp_deny sd ON sd.path_key = c.path_key AND sd.action_id = pa.action_id
 WHERE (c.boundary_id IS NULL OR b.action_id IS NOT NULL)
-  AND (c.path_key IS NULL OR s.action_id IS NOT NULL)
+  AND (pal.path_key IS NULL OR s.action_id IS NOT NULL)
   AND NOT coalesce(bd.unconditional_all_resources, false)
   AND NOT coalesce(sd.removed, false);
 

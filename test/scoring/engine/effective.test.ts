@@ -127,6 +127,27 @@ describe('effective permissions', () => {
     expect(JSON.parse(fp!.scp_path)).toHaveLength(3);
   });
 
+  it('lets an SCP level with deny statements only restrict through its denies', async () => {
+    const ou = 'ou-ab12-11111111';
+    const w = new World()
+      .account(ACCOUNT, { parent_path: ['r-ab12', ou] })
+      .scp(
+        'arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess',
+        doc(allow('*')),
+        ['r-ab12'],
+      )
+      .scp(
+        'arn:aws:organizations::999999999999:policy/o-x/service_control_policy/p-deny',
+        doc(deny('s3:DeleteBucket')),
+        [ou],
+      )
+      .principal(user('u'))
+      .policy(pol('p'), doc(allow(['s3:DeleteBucket', 's3:ListAllMyBuckets'])))
+      .attach(user('u'), pol('p'));
+    await w.score(db);
+    expect([...(await effectiveOf(db, user('u'))).keys()]).toEqual(['s3:ListAllMyBuckets']);
+  });
+
   it('honours NotAction and NotResource, and keeps the resource scope and conditions of allows', async () => {
     const w = new World()
       .account(ACCOUNT)
