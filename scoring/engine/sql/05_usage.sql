@@ -110,6 +110,9 @@ x AS (
   LEFT JOIN ungranted ug ON ug.principal_id = m.principal_id
 )
 SELECT principal_id, used_not_granted,
+       CASE WHEN used_not_granted > 0
+            THEN printf('; %d action(s) it called successfully are not granted by its own policies (resource policies, or calls the logs attribute to it)', used_not_granted)
+            ELSE '' END AS used_note,
        greatest(logged_at, inventory_at) AS last_used_at,
        CASE WHEN logged_at IS NOT NULL AND (inventory_at IS NULL OR logged_at >= inventory_at) THEN logged_source
             WHEN inventory_at IS NOT NULL THEN coalesce(inventory_source, 'inventory') END AS last_used_source,

@@ -33,7 +33,7 @@ GROUP BY e.fingerprint;
 
 INSERT INTO principal_score BY NAME
 SELECT $assessment_id AS assessment_id, m.principal_id, $integration_id AS integration_id, m.account_id,
-       st.status, st.status_reason, st.last_used_at, st.last_used_source,
+       st.status, st.status_reason || st.used_note AS status_reason, st.last_used_at, st.last_used_source,
        u.granted AS granted_count, u.used AS used_count, u.unused AS unused_count,
        u.unobservable AS unobservable_count, u.levels, u.unused_levels,
        u.overprivilege_pct, u.high_risk_overprivilege_pct, u.privileged_share,
