@@ -83,22 +83,27 @@ WHERE (c.boundary_id IS NULL OR b.action_id IS NOT NULL)
   AND NOT coalesce(bd.unconditional_all_resources, false)
   AND NOT coalesce(sd.removed, false);
 
+-- Grouped on one packed BIGINT key (fingerprint << 20 | action_id): about twice as fast as two
+-- integer keys on millions of groups. Action ids stay below 2^20.
 CREATE OR REPLACE TEMP TABLE sc_effective AS
 WITH u AS (
-  SELECT fpp.fingerprint, pca.action_id, any_value(pca.level_rank) AS level_rank,
+  SELECT (fpp.fingerprint::BIGINT << 20) | pca.action_id AS k, any_value(pca.level_rank) AS level_rank,
          bool_or(pca.all_resources AND NOT fpp.binding_specific) AS all_resources,
          bool_or(pca.unconditional AND NOT fpp.binding_conditional) AS unconditional,
          bool_or(pca.deny_partial) AS deny_partial
   FROM sc_fp_policy_ctx fpp
   JOIN sc_policy_ctx_action pca ON pca.policy_id = fpp.policy_id AND pca.ctx_id = fpp.ctx_id
-  GROUP BY fpp.fingerprint, pca.action_id
+  GROUP BY k
+),
+d AS (
+  SELECT (fingerprint::BIGINT << 20) | action_id AS k, removed, partial FROM sc_identity_deny
 )
-SELECT u.fingerprint, u.action_id, u.level_rank,
+SELECT (u.k >> 20)::INTEGER AS fingerprint, (u.k & 1048575)::INTEGER AS action_id, u.level_rank,
        CASE WHEN u.all_resources THEN 'all' ELSE 'specific' END AS resource_scope,
        NOT u.unconditional AS conditional,
        u.deny_partial OR coalesce(d.partial, false) AS deny_partial
 FROM u
-LEFT JOIN sc_identity_deny d ON d.fingerprint = u.fingerprint AND d.action_id = u.action_id
+LEFT JOIN d ON d.k = u.k
 WHERE NOT coalesce(d.removed, false);
 
 -- Per fingerprint and level, in one pass: counts by observability, the most sensitive action
