@@ -2,7 +2,7 @@
 -- groups principals with the same set of policies.
 CREATE OR REPLACE TEMP TABLE sc_member AS
 SELECT principal_id, account_id, cloud, kind, name, service_linked, boundary_policy_id,
-       created_at, last_used_at, last_used_source, trust_policy
+       created_at, last_used_at, last_used_source, trust_policy, attributes
 FROM principal
 WHERE assessment_id = $assessment_id;
 

@@ -11,6 +11,28 @@ WHERE u.integration_id = $integration_id
   AND u.calls > u.denied
 GROUP BY m.principal_id, a.action_id;
 
+-- Group membership: AWS groups list their members; GCP members list their groups (transitively).
+CREATE OR REPLACE TEMP TABLE sc_membership AS
+SELECT DISTINCT group_id, member_id FROM (
+  SELECT g.principal_id AS group_id,
+         unnest(from_json(g.attributes->'members', '["VARCHAR"]')) AS member_id
+  FROM sc_member g
+  WHERE g.kind = 'group' AND g.cloud = 'aws' AND json_type(g.attributes->'members') = 'ARRAY'
+  UNION ALL
+  SELECT unnest(from_json(m.attributes->'groups', '["VARCHAR"]')) AS group_id, m.principal_id AS member_id
+  FROM sc_member m
+  WHERE m.cloud = 'gcp' AND json_type(m.attributes->'groups') = 'ARRAY'
+) x
+WHERE group_id IN (SELECT principal_id FROM sc_member WHERE kind = 'group');
+
+-- Groups never act: what their members used counts as the group's use.
+INSERT INTO sc_used
+SELECT ms.group_id, u.action_id, max(u.last_seen), arg_max(u.source, u.last_seen)
+FROM sc_membership ms
+JOIN sc_member m ON m.principal_id = ms.member_id AND m.kind <> 'group'
+JOIN sc_used u ON u.principal_id = ms.member_id
+GROUP BY ms.group_id, u.action_id;
+
 -- Log coverage of each account or project: days covered (any region) in the span that decides
 -- dormancy, and whether data events (AWS) or Data Access logs (GCP) were recorded.
 CREATE OR REPLACE TEMP TABLE sc_account_coverage AS
@@ -74,12 +96,31 @@ FROM agg;
 -- Status: active (a successful logged call, or an inventory last use, in the dormancy window);
 -- new (created in the dormancy window); no-coverage (the logs miss its account on some day of
 -- the dormancy window, the last two days excepted for late delivery); dormant otherwise.
-CREATE OR REPLACE TEMP TABLE sc_status AS
-WITH logged AS (
-  SELECT principal_id, max(last_seen) AS last_seen, arg_max(source, last_seen) AS source,
-         count(*)::INTEGER AS used_actions
+CREATE OR REPLACE TEMP TABLE sc_status_base AS
+WITH mapped AS (
+  SELECT principal_id, max(last_seen) AS last_seen, arg_max(source, last_seen) AS source
   FROM sc_used
   GROUP BY principal_id
+),
+-- Calls that need no permission (sts:GetCallerIdentity, console sign-in) map to no action but
+-- are activity too: a principal made such calls when the logs attribute more calls to it than
+-- were refused.
+unmapped AS (
+  SELECT i.principal_id, max(i.last_seen) AS last_seen
+  FROM identity_usage i
+  WHERE i.integration_id = $integration_id AND i.day BETWEEN $window_start::DATE AND $window_end::DATE
+  GROUP BY i.principal_id
+  HAVING sum(i.calls) > coalesce((
+    SELECT sum(u.denied) FROM usage_daily u
+    WHERE u.integration_id = $integration_id AND u.principal_id = i.principal_id
+      AND u.day BETWEEN $window_start::DATE AND $window_end::DATE), 0)
+),
+logged AS (
+  SELECT coalesce(m.principal_id, n.principal_id) AS principal_id,
+         coalesce(m.last_seen, n.last_seen) AS last_seen,
+         coalesce(m.source, 'logs (calls needing no permission)') AS source
+  FROM mapped m
+  FULL JOIN unmapped n ON n.principal_id = m.principal_id
 ),
 keys AS (
   SELECT principal_id, max(last_used_at) AS last_used_at, arg_max(kind, last_used_at) AS kind
@@ -95,7 +136,9 @@ ungranted AS (
   GROUP BY u.principal_id
 ),
 x AS (
-  SELECT m.principal_id, m.account_id, m.created_at,
+  SELECT m.principal_id, m.account_id, m.created_at, m.cloud, m.kind,
+         -- GCP directory users and groups belong to the organization, which counts as covered
+         m.cloud = 'gcp' AND m.account_id NOT IN (SELECT account_id FROM account WHERE assessment_id = $assessment_id) AS org_member,
          lg.last_seen AS logged_at, lg.source AS logged_source,
          CASE WHEN k.last_used_at IS NOT NULL AND (m.last_used_at IS NULL OR k.last_used_at > m.last_used_at)
               THEN k.last_used_at ELSE m.last_used_at END AS inventory_at,
@@ -118,7 +161,8 @@ SELECT principal_id, used_not_granted,
             WHEN inventory_at IS NOT NULL THEN coalesce(inventory_source, 'inventory') END AS last_used_source,
        CASE WHEN logged_at::DATE >= $dormancy_start::DATE OR inventory_at::DATE >= $dormancy_start::DATE THEN 'active'
             WHEN created_at::DATE >= $dormancy_start::DATE THEN 'new'
-            WHEN covered_days < $coverage_required THEN 'no-coverage'
+            WHEN cloud = 'gcp' AND kind = 'public' THEN 'no-coverage'
+            WHEN covered_days < $coverage_required AND NOT org_member THEN 'no-coverage'
             ELSE 'dormant' END AS status,
        CASE WHEN logged_at::DATE >= $dormancy_start::DATE
               THEN printf('successful logged call on %s (%s)', strftime(logged_at, '%Y-%m-%d'), logged_source)
@@ -126,14 +170,41 @@ SELECT principal_id, used_not_granted,
               THEN printf('last used %s according to %s', strftime(inventory_at, '%Y-%m-%d'), coalesce(inventory_source, 'inventory'))
             WHEN created_at::DATE >= $dormancy_start::DATE
               THEN printf('created %s, inside the %d-day dormancy window', strftime(created_at, '%Y-%m-%d'), $dormancy_days)
-            WHEN covered_days < $coverage_required
+            WHEN cloud = 'gcp' AND kind = 'public'
+              THEN 'public members act anonymously: audit logs never attribute calls to them'
+            WHEN covered_days < $coverage_required AND NOT org_member
               THEN printf('no activity seen, but the logs cover account %s on only %d of the %d days from %s to %s',
                           account_id, covered_days, $coverage_required, $coverage_start, $coverage_end)
+            WHEN org_member
+              THEN printf('no activity since %s; a member of the organization directory, covered by every project''s logs',
+                          coalesce(strftime(greatest(logged_at, inventory_at), '%Y-%m-%d'), 'before the window'))
             ELSE printf('no activity since %s; logs cover account %s on all %d days from %s to %s; created %s',
                         coalesce(strftime(greatest(logged_at, inventory_at), '%Y-%m-%d'), 'before the window'),
                         account_id, $coverage_required, $coverage_start, $coverage_end,
                         coalesce(strftime(created_at, '%Y-%m-%d'), 'at an unknown date')) END AS status_reason
 FROM x;
+
+-- A group is active when one of its members is (its members act for it).
+CREATE OR REPLACE TEMP TABLE sc_status AS
+WITH active_member AS (
+  SELECT ms.group_id, arg_max(b.principal_id, b.last_used_at) AS member,
+         max(b.last_used_at) AS last_used_at
+  FROM sc_membership ms
+  JOIN sc_member m ON m.principal_id = ms.member_id AND m.kind <> 'group'
+  JOIN sc_status_base b ON b.principal_id = ms.member_id
+  WHERE b.status = 'active'
+  GROUP BY ms.group_id
+)
+SELECT b.principal_id, b.used_not_granted, b.used_note,
+       CASE WHEN am.group_id IS NULL THEN b.last_used_at
+            ELSE greatest(b.last_used_at, am.last_used_at) END AS last_used_at,
+       CASE WHEN am.group_id IS NOT NULL AND b.status <> 'active' THEN 'member ' || am.member
+            ELSE b.last_used_source END AS last_used_source,
+       CASE WHEN am.group_id IS NOT NULL THEN 'active' ELSE b.status END AS status,
+       CASE WHEN am.group_id IS NOT NULL AND b.status <> 'active'
+            THEN printf('member %s is active', am.member) ELSE b.status_reason END AS status_reason
+FROM sc_status_base b
+LEFT JOIN active_member am ON am.group_id = b.principal_id;
 
 CREATE OR REPLACE TEMP TABLE sc_identities AS
 SELECT principal_id,

@@ -125,10 +125,16 @@ describe('scoring after AWS organization ingestion', () => {
               coalesce(p.last_used_at::DATE >= a.window_end - 4, false) AS inventory
        FROM principal_score s JOIN principal p USING (assessment_id, principal_id)
        JOIN assessment a USING (assessment_id)
-       WHERE s.assessment_id = $a AND p.account_id IN ($m, $p)`,
+       WHERE s.assessment_id = $a AND p.account_id IN ($m, $p) AND p.kind <> 'group'`,
       { a: assessmentId, m: MGMT, p: PROD },
     );
     expect(rows.some((r) => r.logged)).toBe(true);
+    // Groups never act: developers is active because its member alice is.
+    const alice = rows.find((r) => r.principal_id === arn(MGMT, 'user/alice'))!;
+    expect(alice.status).toBe('active');
+    const developers = await scoreOf(db, arn(MGMT, 'group/developers'), assessmentId);
+    expect(developers).toMatchObject({ status: 'active' });
+    expect(developers.used_count).toBeGreaterThan(0);
     // ci-bot's access key was last used on 2026-11-15, before the 5-day window: dormant.
     const ciBot = await scoreOf(db, arn(MGMT, 'user/ci-bot'), assessmentId);
     expect(ciBot).toMatchObject({ status: 'dormant' });

@@ -175,6 +175,31 @@ describe('status', () => {
     expect((await scoreOf(db, role('old'))).status_reason).toContain('all 88 days');
   });
 
+  it('counts calls needing no permission as activity, but not calls that were all refused', async () => {
+    const w = new World()
+      .account(ACCOUNT)
+      .principal(role('whoami'))
+      .principal(role('refused'))
+      .covered(ACCOUNT, COVERED)
+      .identity(role('whoami'), 'i-0abc', 'machine', '2026-11-01')
+      .identity(role('refused'), 'i-0def', 'machine', '2026-11-01')
+      .used(role('refused'), 'iam:CreateUser', '2026-11-01', 1, 1);
+    await w.score(db);
+    expect((await scoreOf(db, role('whoami'))).status).toBe('active');
+    expect((await scoreOf(db, role('refused'))).status).toBe('dormant');
+  });
+
+  it('never calls GCP public members anything but no-coverage, and counts directory members as covered', async () => {
+    const gcp = { cloud: 'gcp' as const, path: null, created_at: null };
+    const w = new World()
+      .account('fx-prod-0001', { cloud: 'gcp' })
+      .principal('allUsers', { ...gcp, kind: 'public', account_id: 'fx-prod-0001' })
+      .principal('user:bob@fixture.example', { ...gcp, kind: 'user', account_id: '123456789012' });
+    await w.score(db);
+    expect((await scoreOf(db, 'allUsers')).status).toBe('no-coverage');
+    expect((await scoreOf(db, 'user:bob@fixture.example')).status).toBe('dormant');
+  });
+
   it('counts distinct human and machine identities and sets the assessment identity count', async () => {
     const w = new World()
       .account(ACCOUNT)
