@@ -8,6 +8,9 @@ import { ConfigError } from '../../lib/errors.ts';
 export const RISK_WEIGHTS_FILE = fileURLToPath(
   new URL('../data/risk-weights.json', import.meta.url),
 );
+export const DATA_EVENT_RESOURCES_FILE = fileURLToPath(
+  new URL('../data/data-event-resources.json', import.meta.url),
+);
 export const ESCALATION_PATHS_FILE = fileURLToPath(
   new URL('../data/escalation-paths.json', import.meta.url),
 );
@@ -97,6 +100,53 @@ function readJson<T>(file: string, schema: z.ZodType<T>): T {
     );
   }
   return parsed.data;
+}
+
+const dataEventSchema = z.strictObject({
+  description: z.string(),
+  entries: z
+    .array(
+      z.strictObject({
+        pattern: z.string().min(3),
+        type: z.string().regex(/^AWS::[A-Za-z0-9]+::[A-Za-z0-9]+$/),
+        reason,
+      }),
+    )
+    .min(1),
+});
+
+export type DataEventResource = z.infer<typeof dataEventSchema>['entries'][number];
+
+let dataEvents: DataEventResource[] | undefined;
+
+/** Data-event action patterns and the CloudTrail resource type that records them. */
+export function dataEventResources(): DataEventResource[] {
+  dataEvents ??= readJson(DATA_EVENT_RESOURCES_FILE, dataEventSchema).entries;
+  return dataEvents;
+}
+
+/**
+ * The data resource types a trail's selectors record: basic DataResources[].Type and advanced
+ * FieldSelectors on resources.type (Equals); empty when the shape names none.
+ */
+export function selectedDataResourceTypes(selectors: unknown): string[] {
+  const out = new Set<string>();
+  if (typeof selectors !== 'object' || selectors === null) return [];
+  const s = selectors as {
+    EventSelectors?: Array<{ DataResources?: Array<{ Type?: string }> }> | null;
+    AdvancedEventSelectors?: Array<{
+      FieldSelectors?: Array<{ Field?: string; Equals?: string[] }>;
+    }> | null;
+  };
+  for (const sel of s.EventSelectors ?? []) {
+    for (const r of sel.DataResources ?? []) if (r.Type) out.add(r.Type);
+  }
+  for (const sel of s.AdvancedEventSelectors ?? []) {
+    for (const f of sel.FieldSelectors ?? []) {
+      if (f.Field === 'resources.type') for (const t of f.Equals ?? []) out.add(t);
+    }
+  }
+  return [...out].sort();
 }
 
 let weights: RiskWeights | undefined;

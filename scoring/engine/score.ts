@@ -9,7 +9,12 @@ import { isGcpPermission } from '../catalog/gcp.ts';
 import { ensureGcpPermissions, loadActionCatalog } from '../catalog/load.ts';
 import { exposureOf } from './exposure.ts';
 import { writeGrants } from './grants.ts';
-import { escalationPaths, riskWeights } from './rules.ts';
+import {
+  dataEventResources,
+  escalationPaths,
+  riskWeights,
+  selectedDataResourceTypes,
+} from './rules.ts';
 import { runSqlFile } from './sql.ts';
 
 /**
@@ -149,6 +154,38 @@ async function fillRules(db: Db): Promise<void> {
       min_privileged_share: t.minPrivilegedShare ?? null,
       reason: t.reason,
     })),
+  );
+}
+
+async function fillDataEventTypes(db: Db, integrationId: string): Promise<void> {
+  const catalog = getAwsCatalog();
+  const typeOf = new Map<string, string>();
+  for (const entry of dataEventResources()) {
+    for (const action of catalog.expander.expand(entry.pattern)) {
+      if (catalog.find(action)?.observable === 'data-event' && !typeOf.has(action))
+        typeOf.set(action, entry.type);
+    }
+  }
+  await insertRows(
+    db,
+    'sc_data_event_type',
+    [...typeOf].map(([action, type]) => ({
+      action_lower: action.toLowerCase(),
+      resource_type: type,
+    })),
+  );
+  const sources = await db.all<{ selectors: string }>(
+    `SELECT data_event_selectors::VARCHAR AS selectors FROM log_source
+     WHERE integration_id = $i AND kind = 'cloudtrail'`,
+    { i: integrationId },
+  );
+  const selected = new Set<string>();
+  for (const s of sources)
+    for (const t of selectedDataResourceTypes(JSON.parse(s.selectors))) selected.add(t);
+  await insertRows(
+    db,
+    'sc_selected_type',
+    [...selected].map((resource_type) => ({ resource_type })),
   );
 }
 
@@ -323,6 +360,7 @@ export async function scoreAssessment(
     await runSqlFile(tx, '01_prepare', params);
     await fillPatterns(tx, assessmentId);
     await fillRules(tx);
+    await fillDataEventTypes(tx, info.integration_id);
     lap('expand');
     await runSqlFile(tx, '02_policy_action', params);
     lap('policy_action');

@@ -24,3 +24,9 @@ CREATE OR REPLACE TEMP TABLE sc_tier_rule (
   ord INTEGER, tier VARCHAR, admin_equivalent BOOLEAN, min_risk DOUBLE,
   min_overprivilege DOUBLE, min_privileged_share DOUBLE, reason VARCHAR
 );
+
+-- Data-event actions and the CloudTrail resource type that records them (data file), and the
+-- types the integration's trails select (from log_source). Filled by TypeScript.
+CREATE OR REPLACE TEMP TABLE sc_data_event_type (action_lower VARCHAR, resource_type VARCHAR);
+
+CREATE OR REPLACE TEMP TABLE sc_selected_type (resource_type VARCHAR);

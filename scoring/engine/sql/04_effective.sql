@@ -106,6 +106,18 @@ FROM u
 LEFT JOIN d ON d.k = u.k
 WHERE NOT coalesce(d.removed, false);
 
+-- Data events are recorded only for the resource types the trails select. Without selector
+-- information (file imports), every type counts as selected where the account logs data events.
+CREATE OR REPLACE TEMP TABLE sc_action_de AS
+SELECT a.action_id,
+       (SELECT count(*) FROM sc_selected_type) = 0 OR t.resource_type IS NULL
+         OR t.resource_type IN (SELECT resource_type FROM sc_selected_type) AS selected
+FROM sc_action a
+LEFT JOIN sc_data_event_type t ON t.action_lower = a.action_lower
+WHERE a.observable = 'data-event' AND a.cloud = 'aws'
+UNION ALL
+SELECT action_id, true FROM sc_action WHERE observable = 'data-event' AND cloud <> 'aws';
+
 -- Per fingerprint and level, in one pass: counts by observability, the most sensitive action
 -- (sensitivity lowered for resource-scoped, conditional or partly denied grants), data reads,
 -- and privileged actions held on every resource without condition (admin-equivalence).
@@ -117,13 +129,15 @@ WITH x AS (
            - CASE WHEN e.resource_scope = 'specific' THEN $scoped_penalty ELSE 0 END
            - CASE WHEN e.conditional THEN $conditional_penalty ELSE 0 END
            - CASE WHEN e.deny_partial THEN $partial_deny_penalty ELSE 0 END, 0) AS adjusted,
-         a.data_read
+         a.data_read, coalesce(de.selected, true) AS de_selected
   FROM sc_effective e
   JOIN sc_action a ON a.action_id = e.action_id
+  LEFT JOIN sc_action_de de ON de.action_id = e.action_id
 )
 SELECT fingerprint, level_rank, count(*)::INTEGER AS granted,
        count(*) FILTER (WHERE observable = 'never')::INTEGER AS never_count,
-       count(*) FILTER (WHERE observable = 'data-event')::INTEGER AS data_event_count,
+       count(*) FILTER (WHERE observable = 'data-event' AND de_selected)::INTEGER AS data_event_count,
+       count(*) FILTER (WHERE observable = 'data-event' AND NOT de_selected)::INTEGER AS unselected_count,
        count(*) FILTER (WHERE level_rank >= 4 AND is_full)::INTEGER AS privileged_full,
        max(adjusted) AS max_adjusted,
        -- ties: higher raw sensitivity, then the first action in catalog order

@@ -46,11 +46,13 @@ GROUP BY account_id;
 CREATE OR REPLACE TEMP TABLE sc_used_level AS
 SELECT u.principal_id, e.level_rank, count(*)::INTEGER AS used,
        count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
-       count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
+       count(*) FILTER (WHERE a.observable = 'data-event' AND coalesce(de.selected, true))::INTEGER AS used_data_event,
+       count(*) FILTER (WHERE a.observable = 'data-event' AND NOT coalesce(de.selected, true))::INTEGER AS used_unselected
 FROM sc_used u
 JOIN sc_principal_fp pf ON pf.principal_id = u.principal_id
 JOIN sc_effective e ON e.fingerprint = pf.fingerprint AND e.action_id = u.action_id
 JOIN sc_action a ON a.action_id = u.action_id
+LEFT JOIN sc_action_de de ON de.action_id = u.action_id
 GROUP BY u.principal_id, e.level_rank;
 
 -- Per principal and level: granted, used, unobservable (never logged, or data events that the
@@ -60,6 +62,7 @@ WITH x AS (
   SELECT pf.principal_id, l.level_rank::INTEGER AS level_rank,
          coalesce(f.granted, 0) AS granted, coalesce(u.used, 0) AS used,
          coalesce(f.never_count, 0) - coalesce(u.used_never, 0)
+           + coalesce(f.unselected_count, 0) - coalesce(u.used_unselected, 0)
            + CASE WHEN coalesce(c.data_events, false) THEN 0
                   ELSE coalesce(f.data_event_count, 0) - coalesce(u.used_data_event, 0) END AS unobservable
   FROM sc_principal_fp pf

@@ -57,24 +57,29 @@ CREATE OR REPLACE TEMP TABLE sc_fp_policy_level AS
 WITH ctx_counts AS (
   SELECT pca.policy_id, pca.ctx_id, pca.level_rank, count(*)::INTEGER AS granted,
          count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS never_count,
-         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS data_event_count
+         count(*) FILTER (WHERE a.observable = 'data-event' AND coalesce(de.selected, true))::INTEGER AS data_event_count,
+         count(*) FILTER (WHERE a.observable = 'data-event' AND NOT coalesce(de.selected, true))::INTEGER AS unselected_count
   FROM sc_policy_ctx_action pca
   JOIN sc_action a ON a.action_id = pca.action_id
+  LEFT JOIN sc_action_de de ON de.action_id = pca.action_id
   GROUP BY pca.policy_id, pca.ctx_id, pca.level_rank
 ),
 pairs AS (SELECT DISTINCT fingerprint, policy_id, ctx_id FROM sc_fp_policy_ctx)
-SELECT p.fingerprint, p.policy_id, c.level_rank, c.granted, c.never_count, c.data_event_count
+SELECT p.fingerprint, p.policy_id, c.level_rank, c.granted, c.never_count, c.data_event_count,
+       c.unselected_count
 FROM pairs p
 JOIN ctx_counts c ON c.policy_id = p.policy_id AND c.ctx_id = p.ctx_id
 WHERE p.fingerprint NOT IN (SELECT fingerprint FROM sc_fp_removing)
 UNION ALL
 SELECT p.fingerprint, p.policy_id, pca.level_rank, count(*)::INTEGER,
        count(*) FILTER (WHERE a.observable = 'never')::INTEGER,
-       count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER
+       count(*) FILTER (WHERE a.observable = 'data-event' AND coalesce(de.selected, true))::INTEGER,
+       count(*) FILTER (WHERE a.observable = 'data-event' AND NOT coalesce(de.selected, true))::INTEGER
 FROM (SELECT DISTINCT fingerprint, policy_id, ctx_id FROM sc_fp_policy_ctx
       WHERE fingerprint IN (SELECT fingerprint FROM sc_fp_removing)) p
 JOIN sc_policy_ctx_action pca ON pca.policy_id = p.policy_id AND pca.ctx_id = p.ctx_id
 JOIN sc_action a ON a.action_id = pca.action_id
+LEFT JOIN sc_action_de de ON de.action_id = pca.action_id
 ANTI JOIN (SELECT fingerprint, action_id FROM sc_identity_deny WHERE removed) d
   ON d.fingerprint = p.fingerprint AND d.action_id = pca.action_id
 GROUP BY p.fingerprint, p.policy_id, pca.level_rank;
@@ -91,11 +96,13 @@ INSERT INTO policy_usage BY NAME
 WITH used AS (
   SELECT up.principal_id, up.policy_id, pca.level_rank, count(*)::INTEGER AS used,
          count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
-         count(*) FILTER (WHERE a.observable = 'data-event')::INTEGER AS used_data_event
+         count(*) FILTER (WHERE a.observable = 'data-event' AND coalesce(de.selected, true))::INTEGER AS used_data_event,
+         count(*) FILTER (WHERE a.observable = 'data-event' AND NOT coalesce(de.selected, true))::INTEGER AS used_unselected
   FROM sc_used_policy up
   JOIN sc_policy_ctx_action pca
     ON pca.policy_id = up.policy_id AND pca.ctx_id = up.ctx_id AND pca.action_id = up.action_id
   JOIN sc_action a ON a.action_id = up.action_id
+  LEFT JOIN sc_action_de de ON de.action_id = up.action_id
   ANTI JOIN (SELECT fingerprint, action_id FROM sc_identity_deny WHERE removed) d
     ON d.fingerprint = up.fingerprint AND d.action_id = up.action_id
   GROUP BY up.principal_id, up.policy_id, pca.level_rank
@@ -103,6 +110,7 @@ WITH used AS (
 x AS (
   SELECT pf.principal_id, c.policy_id, c.level_rank, c.granted, coalesce(u.used, 0) AS used,
          c.never_count - coalesce(u.used_never, 0)
+           + c.unselected_count - coalesce(u.used_unselected, 0)
            + CASE WHEN coalesce(cov.data_events, false) THEN 0
                   ELSE c.data_event_count - coalesce(u.used_data_event, 0) END AS unobservable
   FROM sc_principal_fp pf

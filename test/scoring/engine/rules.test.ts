@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { getAwsCatalog, isGcpPermission } from '../../../scoring/catalog/index.ts';
 import { exposureOf } from '../../../scoring/engine/exposure.ts';
-import { escalationPaths, riskWeights } from '../../../scoring/engine/rules.ts';
+import {
+  dataEventResources,
+  escalationPaths,
+  riskWeights,
+  selectedDataResourceTypes,
+} from '../../../scoring/engine/rules.ts';
 
 describe('escalation paths data', () => {
   it('names only catalog actions (AWS) and well-formed permissions (GCP), each path with a reason and source', () => {
@@ -129,5 +134,34 @@ describe('exposure', () => {
       weights.gcpDomain,
     );
     expect(exposureOf(gcp('user:a@example.com', 'user'), org, weights)).toEqual([]);
+  });
+});
+
+describe('data-event resource types', () => {
+  it('gives every AWS data-event action of the catalog a CloudTrail resource type', () => {
+    const catalog = getAwsCatalog();
+    const typed = new Set(dataEventResources().flatMap((e) => catalog.expander.expand(e.pattern)));
+    const missing = [...catalog.entries()]
+      .filter((c) => c.observable === 'data-event' && !typed.has(c.action))
+      .map((c) => c.action);
+    expect(missing).toEqual([]);
+  });
+
+  it('reads the selected types from basic and advanced event selectors', () => {
+    expect(
+      selectedDataResourceTypes({
+        EventSelectors: [{ DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] }],
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::DynamoDB::Table'] },
+            ],
+          },
+        ],
+      }),
+    ).toEqual(['AWS::DynamoDB::Table', 'AWS::S3::Object']);
+    expect(selectedDataResourceTypes({ EventSelectors: [{ DataResources: [] }] })).toEqual([]);
+    expect(selectedDataResourceTypes(null)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../lib/log.ts';
 import type { Db } from '../../../model/db.ts';
+import { insertRows } from '../../../model/insert.ts';
 import { scoreAssessment } from '../../../scoring/engine/score.ts';
 import { memoryDb } from '../../helpers/db.ts';
 import {
@@ -115,6 +116,41 @@ describe('used, unused and unobservable', () => {
       unobservable_count: 0,
       overprivilege_pct: 100,
       status: 'dormant',
+    });
+  });
+
+  it('calls data events of resource types the trail does not select unobservable', async () => {
+    const w = new World()
+      .account(ACCOUNT)
+      .principal(role('tables'))
+      .policy(pol('rw'), doc(allow(['s3:GetObject', 'dynamodb:GetItem', 'sqs:SendMessage'])))
+      .attach(role('tables'), pol('rw'))
+      .covered(ACCOUNT, COVERED, true)
+      .used(role('tables'), 'sqs:SendMessage', '2026-11-01');
+    await w.load(db);
+    await insertRows(db, 'log_source', [
+      {
+        integration_id: 'hand',
+        source_id: 'arn:aws:cloudtrail:us-east-1:111111111111:trail/org',
+        account_id: ACCOUNT,
+        kind: 'cloudtrail',
+        details: {},
+        data_event_selectors: {
+          EventSelectors: [
+            { DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] },
+          ],
+        },
+        observed_at: '2026-11-21T00:00:00Z',
+      },
+    ]);
+    await scoreAssessment(db, 'a1', { config, logger: silentLogger });
+    // s3:GetObject is selected (unused); dynamodb:GetItem is not (unobservable); sqs:SendMessage
+    // is not selected either, but it was seen, so it is used.
+    expect(await scoreOf(db, role('tables'))).toMatchObject({
+      granted_count: 3,
+      used_count: 1,
+      unused_count: 1,
+      unobservable_count: 1,
     });
   });
 
