@@ -1,8 +1,8 @@
 import { dirname, join } from 'node:path';
-import { UsageError } from '../lib/errors.ts';
 import type { AssessmentRun, IntegrationSync } from './assessment.ts';
 import type { EventMapper } from './aws/cloudtrail/aggregate.ts';
 import { syncAws } from './aws/sync.ts';
+import { syncGcp } from './gcp/sync.ts';
 import { syncImport } from './import/sync.ts';
 
 /**
@@ -30,7 +30,7 @@ export function syncFor(deps: SyncDependencies): IntegrationSync {
         return syncImport(run, integration, deps.mapper, deps.baseDir);
       case 'gcp-organization':
       case 'gcp-project':
-        throw new UsageError(`${integration.kind} integrations are not supported yet`);
+        return syncGcp(run, integration);
     }
   };
 }
