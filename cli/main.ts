@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { AccessDiscoveryError, ConfigError } from '../lib/errors.ts';
+import { registerAssess } from './commands/assess.ts';
 import { registerCatalog } from './commands/catalog.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
+import { registerExplain } from './commands/explain.ts';
 import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerRecommendations } from './commands/recommendations.ts';
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerRecommendations(program);
   registerRemediate(program);
   registerDemo(program);
+  registerAssess(program);
+  registerExplain(program);
   return program;
 }
 
