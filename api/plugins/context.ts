@@ -1,0 +1,40 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../../config/schema.ts';
+import type { Db } from '../../model/db.ts';
+import { DbPool } from '../pool.ts';
+import { RunCoordinator } from '../runs.ts';
+import type { ApiServices } from '../services.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Connections for request handlers; one per concurrent query. */
+    pool: DbPool;
+    appConfig: Config;
+    services: ApiServices;
+    runs: RunCoordinator;
+  }
+}
+
+export interface ContextOptions {
+  db: Db;
+  config: Config;
+  services: ApiServices;
+  poolSize: number;
+  runs?: RunCoordinator;
+}
+
+/** Shared services every route uses, registered once on the root instance. */
+export const contextPlugin = fp<ContextOptions>(
+  async (app, options) => {
+    const pool = await DbPool.open(options.db, options.poolSize);
+    app.decorate('pool', pool);
+    app.decorate('appConfig', options.config);
+    app.decorate('services', options.services);
+    app.decorate('runs', options.runs ?? new RunCoordinator(options.services.runner, app.log));
+    app.addHook('onClose', async () => {
+      await app.runs.idle();
+      pool.close();
+    });
+  },
+  { name: 'context' },
+);

@@ -1,0 +1,57 @@
+import type { Db } from '../model/db.ts';
+
+/**
+ * A few connections on one DuckDB instance, each lent to one request at a time. DuckDB runs
+ * queries from different connections in parallel; one connection runs them one after the
+ * other, and a transaction on a shared connection would capture other requests' statements.
+ */
+export class DbPool {
+  private readonly idle: Db[];
+  private readonly waiters: Array<(db: Db) => void> = [];
+  private readonly all: Db[];
+  private closed = false;
+
+  private constructor(connections: Db[]) {
+    this.all = connections;
+    this.idle = [...connections];
+  }
+
+  /** `size` new connections forked from `db` (which stays the caller's). */
+  static async open(db: Db, size: number): Promise<DbPool> {
+    const connections: Db[] = [];
+    for (let i = 0; i < Math.max(1, size); i++) connections.push(await db.fork());
+    return new DbPool(connections);
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+
+  private acquire(): Promise<Db> {
+    if (this.closed) return Promise.reject(new Error('database pool is closed'));
+    const db = this.idle.pop();
+    if (db) return Promise.resolve(db);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(db: Db): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(db);
+    else this.idle.push(db);
+  }
+
+  /** Run `fn` with a connection of its own; returned to the pool when `fn` settles. */
+  async use<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    const db = await this.acquire();
+    try {
+      return await fn(db);
+    } finally {
+      this.release(db);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const db of this.all) db.close();
+  }
+}
