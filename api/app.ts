@@ -23,6 +23,7 @@ import { registerReportRoutes } from './routes/reports.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 import { registerWidgetRoutes } from './routes/widgets.ts';
 import type { RunCoordinator } from './runs.ts';
+import type { ScheduledIntegration } from './schedule.ts';
 import type { ApiServices } from './services.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -44,6 +45,8 @@ export interface BuildAppOptions {
   poolSize?: number;
   /** Share the run lock with a scheduler built before the app. */
   runs?: RunCoordinator;
+  /** Next and previous scheduled runs, shown by GET /integrations. */
+  scheduleInfo?: () => ScheduledIntegration[];
 }
 
 const STATUS_CODES: Record<number, string> = {
@@ -106,6 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     services: options.services ?? {},
     poolSize: options.poolSize ?? 4,
     runs: options.runs,
+    scheduleInfo: options.scheduleInfo ?? (() => []),
   });
   await app.register(authPlugin);
   await app.register(securityPlugin, {

@@ -4,6 +4,9 @@ import { registerConfig } from './commands/config.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerReport } from './commands/report.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerTokens } from './commands/tokens.ts';
 
 export function buildProgram(): Command {
   const program = new Command('access-discovery')
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerDocs(program);
   registerDemo(program);
+  registerServe(program);
+  registerTokens(program);
+  registerReport(program);
   return program;
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Db } from '../../model/db.ts';
 import { DbPool } from '../pool.ts';
 import { RunCoordinator } from '../runs.ts';
+import type { ScheduledIntegration } from '../schedule.ts';
 import type { ApiServices } from '../services.ts';
 
 declare module 'fastify' {
@@ -12,6 +13,7 @@ declare module 'fastify' {
     appConfig: Config;
     services: ApiServices;
     runs: RunCoordinator;
+    scheduleInfo: () => ScheduledIntegration[];
   }
 }
 
@@ -21,6 +23,7 @@ export interface ContextOptions {
   services: ApiServices;
   poolSize: number;
   runs?: RunCoordinator;
+  scheduleInfo: () => ScheduledIntegration[];
 }
 
 /** Shared services every route uses, registered once on the root instance. */
@@ -30,6 +33,7 @@ export const contextPlugin = fp<ContextOptions>(
     app.decorate('pool', pool);
     app.decorate('appConfig', options.config);
     app.decorate('services', options.services);
+    app.decorate('scheduleInfo', options.scheduleInfo);
     app.decorate('runs', options.runs ?? new RunCoordinator(options.services.runner, app.log));
     app.addHook('onClose', async () => {
       await app.runs.idle();

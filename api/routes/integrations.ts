@@ -24,6 +24,7 @@ const integration = {
     owner: nullable('string'),
     configured: { type: 'boolean', description: 'Still in the config file (false: history only).' },
     running: bool,
+    nextScheduledRunAt: dateTime,
     currentAssessment: {
       ...assessmentRef,
       description: 'Latest finished assessment: what reads use.',
@@ -39,6 +40,7 @@ interface IntegrationItem {
   owner: string | null;
   configured: boolean;
   running: boolean;
+  nextScheduledRunAt: string | null;
   currentAssessment: Record<string, unknown> | null;
   lastAssessment: Record<string, unknown> | null;
 }
@@ -63,6 +65,7 @@ async function listIntegrations(api: FastifyInstance): Promise<IntegrationItem[]
           }
         : null;
     const items = new Map<string, IntegrationItem>();
+    const schedule = api.scheduleInfo();
     const base = (
       id: string,
       kind: string,
@@ -76,6 +79,7 @@ async function listIntegrations(api: FastifyInstance): Promise<IntegrationItem[]
       owner,
       configured,
       running: api.runs.isRunning(id),
+      nextScheduledRunAt: schedule.find((s) => s.integrationId === id)?.nextRunAt ?? null,
       currentAssessment: ref(current.find((c) => c.integration_id === id)),
       lastAssessment: ref(last.find((c) => c.integration_id === id)),
     });
