@@ -1,5 +1,5 @@
 import type { Db, Row } from '../model/db.ts';
-import { filterToSql } from './filter/index.ts';
+import { type CompiledFilter, filterToSql } from './filter/index.ts';
 import type { ScopeEntry } from './scope.ts';
 import { fillSql, loadSql, placeholders } from './sql.ts';
 
@@ -39,7 +39,8 @@ export function principalView(scope: ScopeEntry[]): {
 }
 
 export interface PrincipalListQuery {
-  filter?: string;
+  /** Filter text, or an already compiled filter (compile first to reject bad input cheaply). */
+  filter?: string | CompiledFilter;
   sort?: SortColumn;
   order?: 'asc' | 'desc';
   limit?: number;
@@ -126,7 +127,8 @@ export async function listPrincipals(
   query: PrincipalListQuery,
   now = new Date(),
 ): Promise<{ total: number; items: PrincipalListItem[] }> {
-  const compiled = filterToSql(query.filter ?? '', { now });
+  const compiled =
+    typeof query.filter === 'object' ? query.filter : filterToSql(query.filter ?? '', { now });
   const view = principalView(scope);
   const sort = SORT_COLUMNS[query.sort ?? 'risk'];
   const direction = query.order === 'asc' ? 'ASC' : 'DESC';

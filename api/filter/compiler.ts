@@ -244,7 +244,7 @@ class Compiler {
       }
       return `(${col} IS NULL)`;
     }
-    const ts = (d: Date) => `CAST(${this.bind(d.toISOString())} AS TIMESTAMPTZ)`;
+    const ts = (d: Date) => `CAST(${this.bind(clampInstant(d).toISOString())} AS TIMESTAMPTZ)`;
     if (bound.kind === 'instant') return `coalesce(${col} ${op} ${ts(bound.at)}, false)`;
     // A bare date stands for the whole UTC day.
     switch (op) {
@@ -295,6 +295,14 @@ class Compiler {
     }
     return invalid(`cannot read ${JSON.stringify(text)}`);
   }
+}
+
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+const EARLIEST = Date.parse('1000-01-01T00:00:00.000Z');
+
+/** Keep instants within four-digit years (the day after 9999-12-31 would not print as ISO). */
+function clampInstant(d: Date): Date {
+  return new Date(Math.min(LATEST, Math.max(EARLIEST, d.getTime())));
 }
 
 function normaliseZone(zone: string): string {

@@ -221,6 +221,14 @@ class Parser {
       return { kind: 'string', text: t.value, value: t.value, position: t.position };
     }
     if (t.kind === 'number') {
+      // Beyond 15 significant digits a double no longer holds the number as written.
+      if (!/^-?\d{1,15}(\.\d{1,15})?$/.test(t.text)) {
+        throw new FilterError(
+          `number ${describeFound(t.text)} at position ${t.position} has more than 15 digits before or after the point`,
+          t.position,
+          ['a number of at most 15 digits'],
+        );
+      }
       this.next();
       return { kind: 'number', text: t.text, value: Number(t.text), position: t.position };
     }

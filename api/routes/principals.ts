@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { FILTER_LIMITS } from '../filter/index.ts';
+import { FILTER_LIMITS, filterToSql } from '../filter/index.ts';
 import { ALL_ROLES } from '../plugins/auth.ts';
 import { listPrincipals, MAX_PAGE, SORT_NAMES, type SortColumn } from '../principals.ts';
 import {
@@ -88,9 +88,11 @@ export function registerPrincipalsRoutes(api: FastifyInstance): void {
   const configured = new Set(api.appConfig.integrations.map((i) => i.id));
 
   async function handle(query: ListQuery) {
+    // A bad filter is refused before any database work.
+    const compiled = filterToSql(query.filter ?? '');
     return api.pool.use(async (db) => {
       const scope = await resolveScope(db, query, configured);
-      const page = await listPrincipals(db, scope, query);
+      const page = await listPrincipals(db, scope, { ...query, filter: compiled });
       return {
         total: page.total,
         limit: query.limit,
