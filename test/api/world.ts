@@ -197,6 +197,11 @@ export async function seedWorld(db: Db): Promise<{ principals: PrincipalSpec[] }
       principals: generatePrincipals(12, seed, id),
     });
   }
+  // Two runs on the same UTC day, whatever the time of day the tests run.
+  await db.exec(`UPDATE assessment SET started_at = CAST(current_date - 2 AS TIMESTAMPTZ) + INTERVAL 2 HOUR,
+    finished_at = CAST(current_date - 2 AS TIMESTAMPTZ) + INTERVAL 3 HOUR WHERE assessment_id = 'prod-d2-early'`);
+  await db.exec(`UPDATE assessment SET started_at = CAST(current_date - 2 AS TIMESTAMPTZ) + INTERVAL 20 HOUR,
+    finished_at = CAST(current_date - 2 AS TIMESTAMPTZ) + INTERVAL 21 HOUR WHERE assessment_id = 'prod-d2-late'`);
   const principals = [...generatePrincipals(60, 7), ...SPECIAL];
   await seedAssessment(db, {
     id: CURRENT,
