@@ -48,9 +48,10 @@ export class Scheduler {
   async start(): Promise<{ caughtUp: string[] }> {
     const { schedule, integrations } = this.options.config;
     for (const integration of integrations) {
+      // No croner `protect`: the shared lock refuses an overlapping run and says so in the log.
       const job = new Cron(
         schedule.cron,
-        { timezone: schedule.timezone, name: `assess-${integration.id}`, protect: true },
+        { timezone: schedule.timezone, name: `assess-${integration.id}` },
         () => this.trigger(integration.id, 'schedule'),
       );
       this.jobs.set(integration.id, job);
