@@ -1,7 +1,7 @@
 import type { Db, Row } from '../model/db.ts';
 import { type CompiledFilter, filterToSql } from './filter/index.ts';
+import { ensurePrincipalList, principalView } from './principal-list.ts';
 import type { ScopeEntry } from './scope.ts';
-import { fillSql, loadSql, placeholders } from './sql.ts';
 
 /** Sortable columns of the principals list (whitelist: the sort parameter can name only these). */
 export const SORT_COLUMNS = {
@@ -25,18 +25,6 @@ export type SortColumn = keyof typeof SORT_COLUMNS;
 export const SORT_NAMES = Object.keys(SORT_COLUMNS) as SortColumn[];
 
 export const MAX_PAGE = 500;
-
-/** The principal view over the assessments in scope, with its bound scope parameters. */
-export function principalView(scope: ScopeEntry[]): {
-  sql: string;
-  params: Record<string, string>;
-} {
-  const ids = placeholders(
-    'scope',
-    scope.map((s) => s.assessmentId),
-  );
-  return { sql: fillSql(loadSql('principal-view'), { scope: ids.sql }), params: ids.params };
-}
 
 export interface PrincipalListQuery {
   /** Filter text, or an already compiled filter (compile first to reject bad input cheaply). */
@@ -129,32 +117,31 @@ export async function listPrincipals(
 ): Promise<{ total: number; items: PrincipalListItem[] }> {
   const compiled =
     typeof query.filter === 'object' ? query.filter : filterToSql(query.filter ?? '', { now });
+  await ensurePrincipalList(db, scope);
   const view = principalView(scope);
   const sort = SORT_COLUMNS[query.sort ?? 'risk'];
   const direction = query.order === 'asc' ? 'ASC' : 'DESC';
   const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
   const offset = Math.max(query.offset ?? 0, 0);
-  const params = { ...view.params, ...compiled.params, page_limit: limit, page_offset: offset };
+  const params = { ...view.params, ...compiled.params };
+  // Two queries: a window count would make DuckDB carry every wide row through the sort, while
+  // a plain top-N fetches the wide columns of the page's rows only.
+  const total = Number(
+    await db.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
+  );
+  if (total === 0 || offset >= total) return { total, items: [] };
   const rows = await db.all(
-    `SELECT ${LIST_COLUMNS}, count(*) OVER () AS total
+    `SELECT ${LIST_COLUMNS}
      FROM (${view.sql}) q
      WHERE ${compiled.where}
-     ORDER BY ${sort} ${direction} NULLS LAST, q.principal_id ASC, q.assessment_id ASC
+     ORDER BY ${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC
      LIMIT $page_limit OFFSET $page_offset`,
-    params,
+    { ...params, page_limit: limit, page_offset: offset },
   );
-  let total = rows.length > 0 ? Number(rows[0]!.total) : 0;
-  if (rows.length === 0 && offset > 0) {
-    // Past the last page the window count has no row to ride on.
-    const countParams = { ...view.params, ...compiled.params };
-    total = Number(
-      await db.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, countParams),
-    );
-  }
   return { total, items: rows.map(toListItem) };
 }
 
-/** Every principal id matching a filter (tests and widget checks; not paged). */
+/** Every principal matching a filter, as "assessment principal" keys (tests; not paged). */
 export async function matchingPrincipalIds(
   db: Db,
   scope: ScopeEntry[],
@@ -162,6 +149,7 @@ export async function matchingPrincipalIds(
   now = new Date(),
 ): Promise<string[]> {
   const compiled = filterToSql(filter, { now });
+  await ensurePrincipalList(db, scope);
   const view = principalView(scope);
   const rows = await db.all(
     `SELECT q.assessment_id || ' ' || q.principal_id AS k FROM (${view.sql}) q WHERE ${compiled.where} ORDER BY k`,

@@ -1,7 +1,7 @@
 import type { Db } from '../model/db.ts';
 import { TIERS } from './filter/fields.ts';
 import { filterToSql } from './filter/index.ts';
-import { principalView } from './principals.ts';
+import { ensurePrincipalList, principalView } from './principal-list.ts';
 import type { ScopeEntry } from './scope.ts';
 import { fillSql, loadSql, placeholders } from './sql.ts';
 
@@ -62,8 +62,8 @@ interface ScalarWidgetDef {
   description: string;
   unit: 'percent' | 'count';
   filter: string;
-  /** Aggregate over the matching rows (fixed SQL). */
-  aggregate: string;
+  /** The value: how many principals match, or the average of a column over them. */
+  measure: { count: true } | { average: string };
 }
 
 export const SCALAR_WIDGETS: ScalarWidgetDef[] = [
@@ -74,7 +74,7 @@ export const SCALAR_WIDGETS: ScalarWidgetDef[] = [
       'Average share of unused observable permissions over the principals that have any observable permission.',
     unit: 'percent',
     filter: `${NOT_IGNORED} and overprivilege >= 0`,
-    aggregate: 'avg(q.overprivilege_pct)',
+    measure: { average: 'q.overprivilege_pct' },
   },
   {
     id: 'dormant-principals',
@@ -82,7 +82,7 @@ export const SCALAR_WIDGETS: ScalarWidgetDef[] = [
     description: 'Principals unused for the whole dormancy period, with full log coverage.',
     unit: 'count',
     filter: `${NOT_IGNORED} and status = "dormant"`,
-    aggregate: 'count(*)',
+    measure: { count: true },
   },
   {
     id: 'high-risk-overprivileged-principals',
@@ -90,14 +90,44 @@ export const SCALAR_WIDGETS: ScalarWidgetDef[] = [
     description: 'Principals with unused IAM or ADMIN permissions.',
     unit: 'count',
     filter: `${NOT_IGNORED} and high_risk_overprivilege > 0`,
-    aggregate: 'count(*)',
+    measure: { count: true },
   },
 ];
 
 const TREND_FILTER = `${NOT_IGNORED} and overprivilege >= 0`;
 
-/** Every widget for the assessments in scope. `trendEnd` is the last day of the trend (UTC). */
+const CACHE_SIZE = 32;
+/** Widget answers per database instance, keyed by everything they depend on. */
+const caches = new WeakMap<object, Map<string, Widget[]>>();
+
+/**
+ * Every widget for the assessments in scope. `trendEnd` is the last day of the trend (UTC).
+ * Finished assessments never change, so an answer is kept in memory until the scope or the
+ * active ignore rules change.
+ */
 export async function computeWidgets(
+  db: Db,
+  scope: ScopeEntry[],
+  trendEnd: string,
+  now = new Date(),
+): Promise<Widget[]> {
+  const version = await ensurePrincipalList(db, scope);
+  let cache = caches.get(db.instance);
+  if (!cache) {
+    cache = new Map();
+    caches.set(db.instance, cache);
+  }
+  const key = JSON.stringify([scope.map((s) => [s.assessmentId, s.finishedAt]), version, trendEnd]);
+  const hit = cache.get(key);
+  if (hit) return structuredClone(hit);
+  const widgets = await computeWidgetsUncached(db, scope, trendEnd, now);
+  cache.set(key, widgets);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return structuredClone(widgets);
+}
+
+/** The widgets computed from the rows (the principal_list copies must be in place). */
+export async function computeWidgetsUncached(
   db: Db,
   scope: ScopeEntry[],
   trendEnd: string,
@@ -105,16 +135,18 @@ export async function computeWidgets(
 ): Promise<Widget[]> {
   const view = principalView(scope);
   const base = filterToSql(NOT_IGNORED, { now, paramPrefix: 'base_' });
+  const trendFilter = filterToSql(TREND_FILTER, { now, paramPrefix: 'trend_' });
   const compiled = SCALAR_WIDGETS.map((w, i) => ({
     def: w,
     sql: filterToSql(w.filter, { now, paramPrefix: `w${i}_` }),
   }));
-  const trendFilter = filterToSql(TREND_FILTER, { now, paramPrefix: 'trend_' });
   const columns = compiled
-    .map(
-      (c, i) =>
-        `count(*) FILTER (WHERE ${c.sql.where}) AS w${i}_count, ${c.def.aggregate} FILTER (WHERE ${c.sql.where}) AS w${i}_value`,
-    )
+    .map((c, i) => {
+      const count = `count(*) FILTER (WHERE ${c.sql.where}) AS w${i}_count`;
+      if ('count' in c.def.measure) return count;
+      const col = c.def.measure.average;
+      return `${count}, sum(${col}) FILTER (WHERE ${c.sql.where}) AS w${i}_sum, count(${col}) FILTER (WHERE ${c.sql.where}) AS w${i}_n`;
+    })
     .join(',\n  ');
   const params = {
     ...view.params,
@@ -122,34 +154,34 @@ export async function computeWidgets(
     ...trendFilter.params,
     ...Object.assign({}, ...compiled.map((c) => c.sql.params)),
   };
-  // One scan: the totals, the type breakdown and the tier breakdown as grouping sets.
-  const rows = await db.all(
-    `SELECT grouping(q.kind) AS g_kind, grouping(q.tier) AS g_tier, q.kind, q.tier,
+  // One scan grouped by type and tier; totals and both breakdowns are summed up here.
+  const groups = await db.all(
+    `SELECT q.kind, q.tier,
        count(*) FILTER (WHERE ${base.where}) AS base_count,
        count(*) FILTER (WHERE ${trendFilter.where}) AS trend_count,
        ${columns}
      FROM (${view.sql}) q
-     GROUP BY GROUPING SETS ((), (q.kind), (q.tier))`,
+     GROUP BY q.kind, q.tier`,
     params,
   );
-  const totals = rows.find((r) => r.g_kind === 1 && r.g_tier === 1);
-  const byType = rows.filter((r) => r.g_kind === 0 && Number(r.base_count) > 0);
-  const byTier = rows.filter((r) => r.g_tier === 0);
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-
-  const widgets: Widget[] = compiled.map((c, i) => ({
-    id: c.def.id,
-    title: c.def.title,
-    description: c.def.description,
-    unit: c.def.unit,
-    value: totals
-      ? (num(totals[`w${i}_value`]) ?? (c.def.unit === 'count' ? 0 : null))
-      : c.def.unit === 'count'
-        ? 0
-        : null,
-    count: totals ? Number(totals[`w${i}_count`]) : 0,
-    filter: c.def.filter,
-  }));
+  const total = (column: string) => groups.reduce((s, g) => s + Number(g[column] ?? 0), 0);
+  const widgets: Widget[] = compiled.map((c, i) => {
+    const count = total(`w${i}_count`);
+    let value: number | null = count;
+    if ('average' in c.def.measure) {
+      const n = total(`w${i}_n`);
+      value = n > 0 ? total(`w${i}_sum`) / n : null;
+    }
+    return {
+      id: c.def.id,
+      title: c.def.title,
+      description: c.def.description,
+      unit: c.def.unit,
+      value,
+      count,
+      filter: c.def.filter,
+    };
+  });
 
   const points = await overprivilegeTrend(db, scope, trendEnd);
   const latest = [...points].reverse().find((p) => p.all !== null);
@@ -160,22 +192,28 @@ export async function computeWidgets(
       'Per day, the last finished assessment: average overprivilege of all principals and of the privileged (IAM and ADMIN) permissions.',
     unit: 'percent',
     value: latest?.all ?? null,
-    count: totals ? Number(totals.trend_count) : 0,
+    count: total('trend_count'),
     filter: TREND_FILTER,
     points,
   });
 
-  const typeBuckets = byType
-    .map((r) => {
-      const key = String(r.kind);
-      return {
-        key,
-        count: Number(r.base_count),
-        filter: `${NOT_IGNORED} and type = ${quoteFilterString(key)}`,
-      };
-    })
+  const sumBy = (field: 'kind' | 'tier') => {
+    const out = new Map<string, number>();
+    for (const g of groups) {
+      const k = String(g[field]);
+      out.set(k, (out.get(k) ?? 0) + Number(g.base_count));
+    }
+    return out;
+  };
+  const baseCount = total('base_count');
+  const typeBuckets = [...sumBy('kind').entries()]
+    .filter(([, count]) => count > 0)
+    .map(([key, count]) => ({
+      key,
+      count,
+      filter: `${NOT_IGNORED} and type = ${quoteFilterString(key)}`,
+    }))
     .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-  const baseCount = totals ? Number(totals.base_count) : 0;
   widgets.push({
     id: 'principals-by-type',
     title: 'Principals by type',
@@ -187,13 +225,11 @@ export async function computeWidgets(
     buckets: typeBuckets,
   });
 
+  const byTier = sumBy('tier');
   const tierBuckets = [...TIERS].reverse().map((tier) => {
-    const row = byTier.find((r) => String(r.tier).toLowerCase() === tier.toLowerCase());
-    return {
-      key: tier,
-      count: row ? Number(row.base_count) : 0,
-      filter: `${NOT_IGNORED} and tier = ${quoteFilterString(tier)}`,
-    };
+    let count = 0;
+    for (const [k, n] of byTier) if (k.toLowerCase() === tier.toLowerCase()) count += n;
+    return { key: tier, count, filter: `${NOT_IGNORED} and tier = ${quoteFilterString(tier)}` };
   });
   widgets.push({
     id: 'principals-by-tier',
