@@ -7,9 +7,10 @@ import type { Db } from '../model/db.ts';
  */
 export class DbPool {
   private readonly idle: Db[];
-  private readonly waiters: Array<(db: Db) => void> = [];
+  private readonly waiters: Array<{ resolve: (db: Db) => void; reject: (err: Error) => void }> = [];
   private readonly all: Db[];
   private closed = false;
+  private drained: (() => void) | null = null;
 
   private constructor(connections: Db[]) {
     this.all = connections;
@@ -31,13 +32,17 @@ export class DbPool {
     if (this.closed) return Promise.reject(new Error('database pool is closed'));
     const db = this.idle.pop();
     if (db) return Promise.resolve(db);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private release(db: Db): void {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(db);
-    else this.idle.push(db);
+    const waiter = this.closed ? undefined : this.waiters.shift();
+    if (waiter) {
+      waiter.resolve(db);
+      return;
+    }
+    this.idle.push(db);
+    if (this.drained && this.idle.length === this.all.length) this.drained();
   }
 
   /** Run `fn` with a connection of its own; returned to the pool when `fn` settles. */
@@ -50,8 +55,18 @@ export class DbPool {
     }
   }
 
-  close(): void {
+  /**
+   * Refuse new work, wait for the connections lent out, then close them: closing a connection
+   * while DuckDB still runs a query on it can bring the process down.
+   */
+  async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new Error('database pool is closed'));
+    if (this.idle.length < this.all.length) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+      });
+    }
     for (const db of this.all) db.close();
   }
 }

@@ -37,7 +37,7 @@ export const contextPlugin = fp<ContextOptions>(
     app.decorate('runs', options.runs ?? new RunCoordinator(options.services.runner, app.log));
     app.addHook('onClose', async () => {
       await app.runs.idle();
-      pool.close();
+      await pool.close();
     });
   },
   { name: 'context' },
