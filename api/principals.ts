@@ -124,20 +124,29 @@ export async function listPrincipals(
   const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
-  // Two queries: a window count would make DuckDB carry every wide row through the sort, while
-  // a plain top-N fetches the wide columns of the page's rows only.
-  const total = Number(
-    await db.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
-  );
-  if (total === 0 || offset >= total) return { total, items: [] };
-  const rows = await db.all(
-    `SELECT ${LIST_COLUMNS}
-     FROM (${view.sql}) q
-     WHERE ${compiled.where}
-     ORDER BY ${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC
-     LIMIT $page_limit OFFSET $page_offset`,
-    { ...params, page_limit: limit, page_offset: offset },
-  );
+  const order = `${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC`;
+  // Count, then the page's row ids over narrow columns, then the wide columns of those rows
+  // only: sorting every wide row (tags, lists) costs several times more. One transaction keeps
+  // the row ids valid between the statements.
+  const { total, rows } = await db.transaction(async (tx) => {
+    const total = Number(
+      await tx.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
+    );
+    if (total === 0 || offset >= total) return { total, rows: [] };
+    const keys = await tx.all(
+      `SELECT q.row_id FROM (${view.sql}) q WHERE ${compiled.where} ORDER BY ${order}
+       LIMIT $page_limit OFFSET $page_offset`,
+      { ...params, page_limit: limit, page_offset: offset },
+    );
+    const ids = keys.map((k) => String(k.row_id));
+    const wide = await tx.all(
+      `SELECT ${LIST_COLUMNS}, q.rowid AS row_id FROM principal_list q
+       WHERE q.rowid IN (SELECT unnest(CAST(string_split($ids, ',') AS BIGINT[])))`,
+      { ids: ids.join(',') },
+    );
+    const byId = new Map(wide.map((r) => [String(r.row_id), r]));
+    return { total, rows: ids.map((id) => byId.get(id)!) };
+  });
   return { total, items: rows.map(toListItem) };
 }
 
