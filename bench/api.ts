@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createToken } from '../api/auth/tokens.ts';
+import { listPrincipals } from '../api/principals.ts';
 import { resolveScope } from '../api/scope.ts';
 import { startServer } from '../api/server.ts';
 import { computeWidgetsUncached } from '../api/widgets.ts';
@@ -182,10 +183,26 @@ export async function main(args: string[]): Promise<void> {
         if (r.status !== 200) throw new Error(`${p} answered ${r.status}: ${await r.text()}`);
       }
       const firstRead = (performance.now() - warm) / 1000;
+      const loadAverage = (await import('node:os')).loadavg()[0]!;
       // Widgets are cached per scope and ignore set; measure the computation itself too.
       phase('widgets without cache');
       const scope = await resolveScope(server.db, {}, new Set(['bench']));
       const today = new Date().toISOString().slice(0, 10);
+      // The page path without HTTP: scope, copy check and the three page queries.
+      phase('principals page in process');
+      const inProcess: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const [i, f] of PAGE_FILTERS.entries()) {
+          const t0 = performance.now();
+          const current = await resolveScope(server.db, {}, new Set(['bench']));
+          await listPrincipals(server.db, current, {
+            filter: f,
+            sort: SORTS[i % SORTS.length],
+            limit: 50,
+          });
+          inProcess.push(performance.now() - t0);
+        }
+      }
       const cold: number[] = [];
       for (let i = 0; i < 15; i++) {
         const t0 = performance.now();
@@ -199,7 +216,7 @@ export async function main(args: string[]): Promise<void> {
         [`widgets, ${connections} connections`, ['/api/v1/widgets'], connections],
       ];
       process.stdout.write(
-        `server pool ${poolSize} connections; load from a second process (autocannon), ${seconds} s each\n\n`,
+        `server pool ${poolSize} connections; load from a second process (autocannon), ${seconds} s each; machine: ${(await import('node:os')).cpus().length} cores, load average ${loadAverage.toFixed(1)} before the run\n\n`,
       );
       process.stdout.write(
         `${'scenario'.padEnd(34)}${'req/s'.padStart(8)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}${'non-2xx'.padStart(9)}\n`,
@@ -219,6 +236,10 @@ export async function main(args: string[]): Promise<void> {
           `${name.padEnd(34)}${r.rps.toFixed(0).padStart(8)}${ms(r.p50)}${ms(r.p95)}${ms(r.p99)}${String(r.non2xx + r.errors).padStart(9)}\n`,
         );
       }
+      const q = percentiles(inProcess);
+      process.stdout.write(
+        `${'principals page, no HTTP'.padEnd(34)}${'-'.padStart(8)}${ms(q.p50)}${ms(q.p95)}${ms(q.p99)}${'-'.padStart(9)}  (in-process, sequential, ${inProcess.length} runs)\n`,
+      );
       const c = percentiles(cold);
       process.stdout.write(
         `${'widgets computed without cache'.padEnd(34)}${'-'.padStart(8)}${ms(c.p50)}${ms(c.p95)}${ms(c.p99)}${'-'.padStart(9)}  (in-process, sequential, 15 runs)\n`,
