@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createToken } from '../api/auth/tokens.ts';
-import { listPrincipals } from '../api/principals.ts';
+import { listPrincipals, type SortColumn } from '../api/principals.ts';
 import { resolveScope } from '../api/scope.ts';
 import { startServer } from '../api/server.ts';
 import { computeWidgetsUncached } from '../api/widgets.ts';
@@ -48,7 +48,7 @@ const PAGE_FILTERS = [
   'last_used = "never" and cloud = "aws"',
   'high_risk_overprivilege > 30 and tag["team"] starts_with "team-1"',
 ];
-const SORTS = [
+const SORTS: SortColumn[] = [
   'risk',
   'overprivilege',
   'last_used',
