@@ -125,19 +125,29 @@ export async function listPrincipals(
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
   const order = `${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC`;
-  // Count, then the page's row ids over narrow columns, then the wide columns of those rows
+  // The page's row ids and the total over narrow columns, then the wide columns of those rows
   // only: sorting every wide row (tags, lists) costs several times more. One transaction keeps
   // the row ids valid between the statements.
   const { total, rows } = await db.transaction(async (tx) => {
-    const total = Number(
-      await tx.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
-    );
-    if (total === 0 || offset >= total) return { total, rows: [] };
     const keys = await tx.all(
-      `SELECT q.row_id FROM (${view.sql}) q WHERE ${compiled.where} ORDER BY ${order}
-       LIMIT $page_limit OFFSET $page_offset`,
+      `SELECT q.row_id, count(*) OVER () AS total FROM (${view.sql}) q WHERE ${compiled.where}
+       ORDER BY ${order} LIMIT $page_limit OFFSET $page_offset`,
       { ...params, page_limit: limit, page_offset: offset },
     );
+    if (keys.length === 0) {
+      // Past the last page the window count has no row to ride on.
+      const total =
+        offset === 0
+          ? 0
+          : Number(
+              await tx.scalar(
+                `SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`,
+                params,
+              ),
+            );
+      return { total, rows: [] };
+    }
+    const total = Number(keys[0]!.total);
     const ids = keys.map((k) => String(k.row_id));
     const wide = await tx.all(
       `SELECT ${LIST_COLUMNS}, q.rowid AS row_id FROM principal_list q
