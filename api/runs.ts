@@ -16,6 +16,8 @@ export interface StartedRun {
  */
 export class RunCoordinator {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Called after every run that ended with an assessment id (the server warms its reads). */
+  onFinished: ((integrationId: string, assessmentId: string) => void) | null = null;
 
   constructor(
     private readonly runner: AssessmentRunner | undefined,
@@ -58,7 +60,10 @@ export class RunCoordinator {
         return { assessmentId: null, error: errorMessage(err) };
       },
     );
-    void done.finally(() => this.inFlight.delete(integrationId));
+    void done.then((result) => {
+      this.inFlight.delete(integrationId);
+      if (result.assessmentId !== null) this.onFinished?.(integrationId, result.assessmentId);
+    });
     const first: { assessmentId: string | null; error?: string } = await Promise.race([
       started.then((assessmentId) => ({ assessmentId })),
       done,

@@ -5,6 +5,7 @@ import { buildApp, type LoggerSettings } from './app.ts';
 import { RunCoordinator } from './runs.ts';
 import { Scheduler } from './schedule.ts';
 import type { ApiServices } from './services.ts';
+import { warmCurrentReads } from './warm.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -53,6 +54,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } else {
       app.log.warn('no assessment runner is configured: the schedule is off');
     }
+    runs.onFinished = () => void warmCurrentReads(app);
+    void warmCurrentReads(app);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     return {
       app,

@@ -55,7 +55,8 @@ CREATE TABLE principal_list (
   used_count INTEGER NOT NULL,
   unused_count INTEGER NOT NULL,
   unobservable_count INTEGER NOT NULL,
-  ignored BOOLEAN NOT NULL
+  ignored BOOLEAN NOT NULL,
+  PRIMARY KEY (assessment_id, row_no)
 );
 COMMENT ON TABLE principal_list IS 'Read copy of a finished assessment''s principals as the API lists them (principal_score joined with principal and account); rebuilt from those tables at any time.';
 COMMENT ON COLUMN principal_list.assessment_id IS 'Assessment the row was copied from.';
