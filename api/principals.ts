@@ -125,13 +125,14 @@ export async function listPrincipals(
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
   const order = `${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC`;
-  // The page's row ids and the total over narrow columns, then the wide columns of those rows
-  // only: sorting every wide row (tags, lists) costs several times more. One transaction keeps
-  // the row ids valid between the statements.
+  // The page's row ids and the total in one pass over the narrow columns the filter and the
+  // sort need, then the wide columns (tags, lists) of those rows only. A top-N over the wide
+  // rows evaluates the filter again; a window count over them drags every wide row through
+  // the sort. One transaction keeps the row ids valid between the two statements.
   const { total, rows } = await db.transaction(async (tx) => {
     const keys = await tx.all(
-      `SELECT q.row_id, count(*) OVER () AS total FROM (${view.sql}) q WHERE ${compiled.where}
-       ORDER BY ${order} LIMIT $page_limit OFFSET $page_offset`,
+      `SELECT q.row_id, count(*) OVER () AS total FROM (${view.sql}) q
+       WHERE ${compiled.where} ORDER BY ${order} LIMIT $page_limit OFFSET $page_offset`,
       { ...params, page_limit: limit, page_offset: offset },
     );
     if (keys.length === 0) {
@@ -147,15 +148,14 @@ export async function listPrincipals(
             );
       return { total, rows: [] };
     }
-    const total = Number(keys[0]!.total);
     const ids = keys.map((k) => String(k.row_id));
     const wide = await tx.all(
       `SELECT ${LIST_COLUMNS}, q.rowid AS row_id FROM principal_list q
-       WHERE q.rowid IN (SELECT unnest(CAST(string_split($ids, ',') AS BIGINT[])))`,
+       WHERE q.rowid = ANY(CAST(string_split($ids, ',') AS BIGINT[]))`,
       { ids: ids.join(',') },
     );
     const byId = new Map(wide.map((r) => [String(r.row_id), r]));
-    return { total, rows: ids.map((id) => byId.get(id)!) };
+    return { total: Number(keys[0]!.total), rows: ids.map((id) => byId.get(id)!) };
   });
   return { total, items: rows.map(toListItem) };
 }
