@@ -17,6 +17,8 @@ export interface ServerOptions {
   poolSize?: number;
   /** Run the schedule (default: when an assessment runner is configured). */
   schedule?: boolean;
+  /** DuckDB worker threads (default: one per core). */
+  threads?: number;
 }
 
 export interface RunningServer {
@@ -29,7 +31,7 @@ export interface RunningServer {
 
 /** Open the database, start the API and the nightly schedule. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const db = await Db.open(options.databasePath);
+  const db = await Db.open(options.databasePath, { threads: options.threads });
   const services = options.services ?? {};
   let scheduler: Scheduler | null = null;
   try {

@@ -136,6 +136,7 @@ export async function main(args: string[]): Promise<void> {
   const connections = option(args, '--connections', 4);
   const seconds = option(args, '--seconds', 15);
   const poolSize = option(args, '--pool', 4);
+  const threads = args.includes('--threads') ? option(args, '--threads', 0) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ad-bench-api-'));
   const path = join(dir, 'bench.duckdb');
   try {
@@ -216,10 +217,10 @@ export async function main(args: string[]): Promise<void> {
         [`widgets, ${connections} connections`, ['/api/v1/widgets'], connections],
       ];
       process.stdout.write(
-        `server pool ${poolSize} connections; load from a second process (autocannon), ${seconds} s each; machine: ${(await import('node:os')).cpus().length} cores, load average ${loadAverage.toFixed(1)} before the run\n\n`,
+        `server pool ${poolSize} connections, DuckDB threads ${threads ?? 'default'}; load from a second process (autocannon), ${seconds} s each; machine: ${(await import('node:os')).cpus().length} cores, load average ${loadAverage.toFixed(1)} before the run\n\n`,
       );
       process.stdout.write(
-        `${'scenario'.padEnd(34)}${'req/s'.padStart(8)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}${'non-2xx'.padStart(9)}\n`,
+        `${'scenario'.padEnd(34)}${'req/s'.padStart(8)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}${'non-2xx'.padStart(9)}${'server CPU/req'.padStart(16)}\n`,
       );
       const results: Record<string, LoadResult> = {};
       for (const [name, paths, c] of scenarios) {
