@@ -225,6 +225,9 @@ export async function main(args: string[]): Promise<void> {
       const results: Record<string, LoadResult> = {};
       for (const [name, paths, c] of scenarios) {
         phase(name);
+        // CPU the server process (JS and DuckDB threads) spends per request: what latency would
+        // be on a machine where nothing else competes for the cores.
+        const cpuBefore = process.cpuUsage();
         const r = await runLoad({
           url: server.url,
           token,
@@ -232,9 +235,11 @@ export async function main(args: string[]): Promise<void> {
           connections: c,
           durationSeconds: seconds,
         });
+        const cpu = process.cpuUsage(cpuBefore);
         results[name] = r;
+        const cpuPerRequest = (cpu.user + cpu.system) / 1000 / Math.max(1, r.requests);
         process.stdout.write(
-          `${name.padEnd(34)}${r.rps.toFixed(0).padStart(8)}${ms(r.p50)}${ms(r.p95)}${ms(r.p99)}${String(r.non2xx + r.errors).padStart(9)}\n`,
+          `${name.padEnd(34)}${r.rps.toFixed(0).padStart(8)}${ms(r.p50)}${ms(r.p95)}${ms(r.p99)}${String(r.non2xx + r.errors).padStart(9)}${ms(cpuPerRequest).padStart(16)}\n`,
         );
       }
       const q = percentiles(inProcess);
