@@ -24,6 +24,11 @@ export class DbPool {
     return new DbPool(connections);
   }
 
+  /** Any connection, to key per-database state (never to run a query: borrow with use()). */
+  anyConnection(): Db {
+    return this.all[0]!;
+  }
+
   get size(): number {
     return this.all.length;
   }

@@ -11,6 +11,8 @@ import { fillSql, loadSql, placeholders } from './sql.ts';
  * when they differ. The least recently read copies are dropped beyond a few.
  */
 
+const ACTIVE = 'removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())';
+
 /** Copies kept besides the current assessments. */
 const KEEP_EXTRA = 4;
 const READ_STAMP_MS = 10 * 60_000;
@@ -23,6 +25,8 @@ interface CopyState {
   readAt: Map<string, number>;
   readStamped: Map<string, number>;
   ignoreVersion: string | null;
+  /** The active-rule version read last, reused until a rule changes, expires, or 2 s pass. */
+  ignoreCache: { version: string; validUntil: number } | null;
 }
 
 /** Per database instance (shared by its connections), so that separate databases never mix. */
@@ -37,6 +41,7 @@ function stateOf(db: Db): CopyState {
       readAt: new Map(),
       readStamped: new Map(),
       ignoreVersion: null,
+      ignoreCache: null,
     };
     states.set(db.instance, state);
   }
@@ -59,7 +64,11 @@ async function copy(db: Db, entry: ScopeEntry): Promise<void> {
     await tx.exec('DELETE FROM principal_list WHERE assessment_id = $id', {
       id: entry.assessmentId,
     });
-    await tx.exec(loadSql('principal-list-build'), { assessment_id: entry.assessmentId });
+    const first = await tx.scalar<number>('SELECT coalesce(max(row_no), 0) FROM principal_list');
+    await tx.exec(loadSql('principal-list-build'), {
+      assessment_id: entry.assessmentId,
+      first_row: Number(first),
+    });
     const rows = await tx.scalar<number>(
       'SELECT count(*) FROM principal_list WHERE assessment_id = $id',
       { id: entry.assessmentId },
@@ -91,13 +100,33 @@ async function prune(db: Db, state: CopyState): Promise<void> {
   }
 }
 
-/** A key that changes whenever the set of active ignore rules changes. */
+const IGNORE_VERSION_TTL_MS = 2_000;
+
+/**
+ * A key that changes whenever the set of active ignore rules changes. Read from the database
+ * at most every 2 s; the ignore routes call {@link invalidateIgnoreVersion} after a change, and
+ * the next expiry of a rule ends the reuse early.
+ */
 export async function ignoreVersion(db: Db): Promise<string> {
+  const state = stateOf(db);
+  const now = Date.now();
+  if (state.ignoreCache && now < state.ignoreCache.validUntil) return state.ignoreCache.version;
   const row = await db.one(
-    `SELECT count(*) AS n, coalesce(hash(string_agg(ignore_id, ',' ORDER BY ignore_id)), 0) AS h
-     FROM ignore_rule WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+    `SELECT count(*) FILTER (WHERE ${ACTIVE}) AS n,
+       coalesce(hash(string_agg(ignore_id, ',' ORDER BY ignore_id) FILTER (WHERE ${ACTIVE})), 0) AS h,
+       min(expires_at) FILTER (WHERE expires_at > now() AND removed_at IS NULL) AS next_expiry
+     FROM ignore_rule`,
   );
-  return `${row!.n}|${row!.h}`;
+  const version = `${row!.n}|${row!.h}`;
+  const nextExpiry =
+    row!.next_expiry === null ? Number.POSITIVE_INFINITY : Date.parse(String(row!.next_expiry));
+  state.ignoreCache = { version, validUntil: Math.min(now + IGNORE_VERSION_TTL_MS, nextExpiry) };
+  return version;
+}
+
+/** Call after changing ignore_rule so that the next read sees the change at once. */
+export function invalidateIgnoreVersion(db: Db): void {
+  stateOf(db).ignoreCache = null;
 }
 
 /**
@@ -134,6 +163,7 @@ export async function ensurePrincipalList(db: Db, scope: ScopeEntry[]): Promise<
   let version = await ignoreVersion(db);
   if (version !== state.ignoreVersion) {
     version = await serialised(state, async () => {
+      invalidateIgnoreVersion(db);
       const current = await ignoreVersion(db);
       if (current !== state.ignoreVersion) {
         await db.exec(loadSql('principal-list-ignored'));

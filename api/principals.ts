@@ -124,7 +124,7 @@ export async function listPrincipals(
   const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
-  const order = `${sort} ${direction} NULLS LAST, q.row_no ASC, q.assessment_id ASC`;
+  const order = `${sort} ${direction} NULLS LAST, q.row_no ASC`;
   // The page's row ids and the total in one pass over the narrow columns the filter and the
   // sort need, then the wide columns (tags, lists) of those rows only. A top-N over the wide
   // rows evaluates the filter again; a window count over them drags every wide row through

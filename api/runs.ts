@@ -16,8 +16,13 @@ export interface StartedRun {
  */
 export class RunCoordinator {
   private readonly inFlight = new Map<string, Promise<unknown>>();
-  /** Called after every run that ended with an assessment id (the server warms its reads). */
-  onFinished: ((integrationId: string, assessmentId: string) => void) | null = null;
+  private readonly finishedListeners: Array<(integrationId: string, assessmentId: string) => void> =
+    [];
+
+  /** Called after every run that ended with an assessment id (caches reset, reads warmed). */
+  onFinished(listener: (integrationId: string, assessmentId: string) => void): void {
+    this.finishedListeners.push(listener);
+  }
 
   constructor(
     private readonly runner: AssessmentRunner | undefined,
@@ -62,7 +67,14 @@ export class RunCoordinator {
     );
     void done.then((result) => {
       this.inFlight.delete(integrationId);
-      if (result.assessmentId !== null) this.onFinished?.(integrationId, result.assessmentId);
+      if (result.assessmentId === null) return;
+      for (const listener of this.finishedListeners) {
+        try {
+          listener(integrationId, result.assessmentId);
+        } catch (err) {
+          this.log?.error({ err, integrationId }, 'after-run listener failed');
+        }
+      }
     });
     const first: { assessmentId: string | null; error?: string } = await Promise.race([
       started.then((assessmentId) => ({ assessmentId })),

@@ -15,6 +15,32 @@ export interface ScopeEntry {
   finishedAt: string | null;
 }
 
+const CURRENT_TTL_MS = 2_000;
+const currentCache = new WeakMap<object, { entries: ScopeEntry[]; validUntil: number }>();
+
+/**
+ * The latest finished assessment of each integration. Kept for 2 s per database; a finished
+ * run resets it at once (RunCoordinator listener), the 2 s bound covers any other writer.
+ */
+export async function currentAssessments(db: Db): Promise<ScopeEntry[]> {
+  const hit = currentCache.get(db.instance);
+  const now = Date.now();
+  if (hit && now < hit.validUntil) return hit.entries.map((e) => ({ ...e }));
+  const entries = (await db.all(loadSql('current-assessments'))).map((r) => ({
+    assessmentId: String(r.assessment_id),
+    integrationId: String(r.integration_id),
+    status: String(r.status),
+    startedAt: String(r.started_at),
+    finishedAt: r.finished_at === null ? null : String(r.finished_at),
+  }));
+  currentCache.set(db.instance, { entries, validUntil: now + CURRENT_TTL_MS });
+  return entries.map((e) => ({ ...e }));
+}
+
+export function invalidateCurrentAssessments(db: Db): void {
+  currentCache.delete(db.instance);
+}
+
 /**
  * Which assessments a read uses: the one named, the current one of the integration named, or
  * the current one of every integration. A running assessment is refused: its rows are not
@@ -50,13 +76,7 @@ export async function resolveScope(
     }
     return [entry];
   }
-  const current = (await db.all(loadSql('current-assessments'))).map((r) => ({
-    assessmentId: String(r.assessment_id),
-    integrationId: String(r.integration_id),
-    status: String(r.status),
-    startedAt: String(r.started_at),
-    finishedAt: r.finished_at === null ? null : String(r.finished_at),
-  }));
+  const current = await currentAssessments(db);
   if (query.integrationId === undefined) return current;
   const mine = current.filter((c) => c.integrationId === query.integrationId);
   if (mine.length > 0) return mine;

@@ -56,7 +56,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } else {
       app.log.warn('no assessment runner is configured: the schedule is off');
     }
-    runs.onFinished = () => void warmCurrentReads(app);
+    runs.onFinished(() => void warmCurrentReads(app));
     void warmCurrentReads(app);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     return {

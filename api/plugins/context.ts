@@ -4,6 +4,7 @@ import type { Db } from '../../model/db.ts';
 import { DbPool } from '../pool.ts';
 import { RunCoordinator } from '../runs.ts';
 import type { ScheduledIntegration } from '../schedule.ts';
+import { invalidateCurrentAssessments } from '../scope.ts';
 import type { ApiServices } from '../services.ts';
 
 declare module 'fastify' {
@@ -34,7 +35,10 @@ export const contextPlugin = fp<ContextOptions>(
     app.decorate('appConfig', options.config);
     app.decorate('services', options.services);
     app.decorate('scheduleInfo', options.scheduleInfo);
-    app.decorate('runs', options.runs ?? new RunCoordinator(options.services.runner, app.log));
+    const runs = options.runs ?? new RunCoordinator(options.services.runner, app.log);
+    // A finished run changes which assessment is current.
+    runs.onFinished(() => invalidateCurrentAssessments(pool.anyConnection()));
+    app.decorate('runs', runs);
     app.addHook('onClose', async () => {
       await app.runs.idle();
       await pool.close();

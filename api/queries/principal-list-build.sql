@@ -1,8 +1,10 @@
--- Copy one finished assessment's principals into principal_list (see migration 003).
+-- Copy one finished assessment's principals into principal_list (see migration 003). Row
+-- numbers continue after the highest one in the table, so that they are unique across
+-- assessments: (sort column, row_no) is a total order without comparing assessment ids.
 INSERT INTO principal_list
 SELECT
   ps.assessment_id,
-  CAST(row_number() OVER (ORDER BY ps.principal_id) AS INTEGER) AS row_no,
+  CAST($first_row + row_number() OVER (ORDER BY ps.principal_id) AS INTEGER) AS row_no,
   ps.principal_id,
   ps.integration_id,
   ps.account_id,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../model/db.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { ALL_ROLES } from '../plugins/auth.ts';
+import { invalidateIgnoreVersion } from '../principal-list.ts';
 import {
   bool,
   dateTime,
@@ -143,6 +144,7 @@ export function registerIgnoreRoutes(api: FastifyInstance): void {
           return tx.one(`${SELECT_RULE} WHERE ignore_id = $id`, { id });
         }),
       );
+      invalidateIgnoreVersion(api.pool.anyConnection());
       request.auditTarget = principalId;
       request.auditDetails = {
         ignoreId: rule!.ignoreId,
@@ -207,6 +209,7 @@ export function registerIgnoreRoutes(api: FastifyInstance): void {
           );
         }),
       );
+      invalidateIgnoreVersion(api.pool.anyConnection());
       request.auditTarget = principalId;
       request.auditDetails = { ignoreIds: removed.map((r) => r.ignoreId) };
       return { removed };

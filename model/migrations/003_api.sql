@@ -60,7 +60,7 @@ CREATE TABLE principal_list (
 );
 COMMENT ON TABLE principal_list IS 'Read copy of a finished assessment''s principals as the API lists them (principal_score joined with principal and account); rebuilt from those tables at any time.';
 COMMENT ON COLUMN principal_list.assessment_id IS 'Assessment the row was copied from.';
-COMMENT ON COLUMN principal_list.row_no IS 'Row number within the assessment: a short key to fetch a page''s rows.';
+COMMENT ON COLUMN principal_list.row_no IS 'Row number, unique across the table and in principal_id order within an assessment: the tie-breaker of every sort.';
 COMMENT ON COLUMN principal_list.principal_id IS 'principal_score.principal_id.';
 COMMENT ON COLUMN principal_list.integration_id IS 'principal_score.integration_id.';
 COMMENT ON COLUMN principal_list.account_id IS 'principal_score.account_id.';
