@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 
 const name = process.argv[2];
 const available = readdirSync(import.meta.dirname)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.includes('-'))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'run.ts' && !f.includes('-'))
   .map((f) => f.slice(0, -3));
 if (!name || !available.includes(name)) {
   process.stderr.write(
