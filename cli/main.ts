@@ -10,6 +10,9 @@ import { registerFixtures } from './commands/fixtures.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerRecommendations } from './commands/recommendations.ts';
 import { registerRemediate } from './commands/remediate.ts';
+import { registerReport } from './commands/report.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerTokens } from './commands/tokens.ts';
 
 export function buildProgram(): Command {
   const program = new Command('access-discovery')
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerAssess(program);
   registerExplain(program);
+  registerServe(program);
+  registerTokens(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import { Db } from '../model/db.ts';
+import { buildApp, type LoggerSettings } from './app.ts';
+import { RunCoordinator } from './runs.ts';
+import { Scheduler } from './schedule.ts';
+import type { ApiServices } from './services.ts';
+import { warmCurrentReads } from './warm.ts';
+
+export interface ServerOptions {
+  config: Config;
+  databasePath: string;
+  host?: string;
+  port?: number;
+  services?: ApiServices;
+  logger?: boolean | LoggerSettings;
+  poolSize?: number;
+  /** Run the schedule (default: when an assessment runner is configured). */
+  schedule?: boolean;
+  /** DuckDB worker threads (default: one per core). */
+  threads?: number;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Db;
+  scheduler: Scheduler | null;
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Open the database, start the API and the nightly schedule. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const db = await Db.open(options.databasePath, { threads: options.threads });
+  const services = options.services ?? {};
+  let scheduler: Scheduler | null = null;
+  try {
+    const runs = new RunCoordinator(services.runner, undefined);
+    const app = await buildApp({
+      db,
+      config: options.config,
+      services,
+      logger: options.logger ?? { stream: process.stderr },
+      poolSize: options.poolSize,
+      runs,
+      scheduleInfo: () => scheduler?.list() ?? [],
+    });
+    const host = options.host ?? options.config.server.host;
+    const port = options.port ?? options.config.server.port;
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    if (options.schedule ?? services.runner !== undefined) {
+      scheduler = new Scheduler({ config: options.config, pool: app.pool, runs, log: app.log });
+      await scheduler.start();
+    } else {
+      app.log.warn('no assessment runner is configured: the schedule is off');
+    }
+    runs.onFinished(() => void warmCurrentReads(app));
+    void warmCurrentReads(app);
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    return {
+      app,
+      db,
+      scheduler,
+      url,
+      close: async () => {
+        scheduler?.stop();
+        await app.close();
+        db.closeAll();
+      },
+    };
+  } catch (err) {
+    scheduler?.stop();
+    db.closeAll();
+    throw err;
+  }
+}
