@@ -12,7 +12,10 @@ export interface ServerOptions {
   databasePath: string;
   host?: string;
   port?: number;
-  services?: ApiServices;
+  /** The engines, or a factory given the server's database (one DuckDB instance per file per process). */
+  services?: ApiServices | ((db: Db) => ApiServices | Promise<ApiServices>);
+  /** An already open database to serve (the demo assesses first, then serves the same file). */
+  db?: Db;
   logger?: boolean | LoggerSettings;
   poolSize?: number;
   /** Run the schedule (default: when an assessment runner is configured). */
@@ -31,10 +34,13 @@ export interface RunningServer {
 
 /** Open the database, start the API and the nightly schedule. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const db = await Db.open(options.databasePath, { threads: options.threads });
-  const services = options.services ?? {};
+  const db = options.db ?? (await Db.open(options.databasePath, { threads: options.threads }));
   let scheduler: Scheduler | null = null;
   try {
+    const services =
+      typeof options.services === 'function'
+        ? await options.services(db)
+        : (options.services ?? {});
     const runs = new RunCoordinator(services.runner, undefined);
     const app = await buildApp({
       db,

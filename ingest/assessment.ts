@@ -141,6 +141,8 @@ export interface RunAssessmentOptions {
   stages?: AssessmentStage[];
   /** Last day of the evidence window (YYYY-MM-DD); default today (UTC). */
   asOf?: string;
+  /** Called once the assessment row exists (status running). */
+  onStarted?: (assessmentId: string) => void;
 }
 
 export interface AssessmentResult {
@@ -208,6 +210,7 @@ export async function runAssessment(options: RunAssessmentOptions): Promise<Asse
       dormancy: config.dormancyDays,
     },
   );
+  options.onStarted?.(assessmentId);
   const run = new AssessmentRun({ db, assessmentId, integration, config, window, logger });
   logger.info(
     `assessment ${assessmentId}: ${integration.kind} ${integration.id}, window ${window.start}..${window.end}`,

@@ -3,18 +3,11 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { type AssessmentResult, runAssessment } from '../../ingest/assessment.ts';
-import { syncFor } from '../../ingest/registry.ts';
+import type { AssessmentResult } from '../../ingest/assessment.ts';
 import { IngestError, UsageError } from '../../lib/errors.ts';
 import { Db } from '../../model/db.ts';
-import { mapCloudTrailEvent } from '../../scoring/catalog/index.ts';
-import {
-  type ScoreSummary,
-  STATUSES,
-  scoringStage,
-  summarizeScores,
-  TIERS,
-} from '../../scoring/engine/score.ts';
+import { runFullAssessment } from '../../recommend/pipeline.ts';
+import { type ScoreSummary, STATUSES, summarizeScores, TIERS } from '../../scoring/engine/score.ts';
 import { type GlobalOptions, loggerFor, requireConfig } from '../context.ts';
 
 interface AssessOptions extends GlobalOptions {
@@ -140,14 +133,13 @@ export function registerAssess(program: Command): void {
       const failed: string[] = [];
       try {
         for (const id of ids) {
-          const result = await runAssessment({
+          const result = await runFullAssessment({
             db,
             config,
             integrationId: id,
             trigger: 'cli',
             logger,
-            sync: syncFor({ mapper: (s, n) => mapCloudTrailEvent(s, n), baseDir }),
-            stages: [scoringStage],
+            baseDir,
             ...(options.asOf ? { asOf: options.asOf } : {}),
           });
           const window = await db.one<{ start: string; end: string }>(

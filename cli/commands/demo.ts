@@ -1,35 +1,49 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
-import { Db } from '../../model/db.ts';
-import { migrate } from '../../model/migrate.ts';
-
-const DEMO_DIR = resolve('.demo');
+import { UsageError } from '../../lib/errors.ts';
+import { type GlobalOptions, loggerFor } from '../context.ts';
+import { startDemo } from '../demo.ts';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the demo: migrate an embedded database and check the example configuration')
-    .action(async () => {
-      mkdirSync(DEMO_DIR, { recursive: true });
-      const loaded = loadConfig(
-        join(import.meta.dirname, '..', '..', 'examples', 'access-discovery.yaml'),
-      );
-      process.stdout.write(
-        `example config ${loaded.path} is valid: ${loaded.config.integrations.length} integrations\n`,
-      );
-      const db = await Db.open(join(DEMO_DIR, 'access-discovery.duckdb'), { migrate: false });
-      try {
-        const result = await migrate(db);
-        const tables = await db.scalar<number>(
-          "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'",
-        );
-        process.stdout.write(
-          `demo database ${db.path}: schema version ${result.to}, ${tables} tables\n`,
-        );
-      } finally {
-        db.closeAll();
+    .description(
+      'generate the synthetic organization, serve it as a local cloud, assess it end to end and serve the dashboard',
+    )
+    .option('--dir <dir>', 'folder for the world, config and database', '.demo')
+    .option('--port <n>', 'port of the API and dashboard', '8080')
+    .option('--regenerate', 'generate the world again even when one exists')
+    .action(async (opts: { dir: string; port: string; regenerate?: boolean }, cmd: Command) => {
+      const options = cmd.optsWithGlobals<GlobalOptions>();
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`--port must be 0 to 65535, not "${opts.port}"`);
       }
+      const started = Date.now();
+      const demo = await startDemo({
+        dir: opts.dir,
+        port,
+        regenerate: opts.regenerate,
+        logger: loggerFor(options),
+      });
+      const seconds = ((Date.now() - started) / 1000).toFixed(0);
+      process.stdout.write(
+        [
+          '',
+          `Access Discovery demo ready in ${seconds} s`,
+          `  dashboard:   ${demo.server?.url}/`,
+          `  API docs:    ${demo.server?.url}/docs`,
+          `  admin token: ${demo.adminToken}`,
+          `  config:      ${demo.configPath}`,
+          '',
+          'serving; press Ctrl-C to stop',
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await demo.close();
     });
 }

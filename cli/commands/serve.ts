@@ -1,8 +1,9 @@
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { startServer } from '../../api/server.ts';
-import type { ApiServices } from '../../api/services.ts';
 import { UsageError } from '../../lib/errors.ts';
-import { type GlobalOptions, requireConfig } from '../context.ts';
+import { createAssessmentRunner, createRemediation } from '../../recommend/pipeline.ts';
+import { type GlobalOptions, loggerFor, requireConfig } from '../context.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -13,14 +14,10 @@ function parsePort(value: string): number {
 }
 
 /**
- * `serve`: the API, the dashboard and the nightly schedule in one process. `services` is how
- * the engines plug in (assessment runner, remediation); without them the API serves stored
- * assessments and the run and remediate endpoints answer 503.
+ * `serve`: the API, the dashboard and the nightly schedule in one process, with the engines
+ * (assessment runner, remediation) plugged in over the server's own database.
  */
-export function registerServe(
-  program: Command,
-  services: () => Promise<ApiServices> = async () => ({}),
-): void {
+export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the API (and docs at /docs) and run every integration on the schedule')
@@ -34,7 +31,15 @@ export function registerServe(
         databasePath: options.db ?? loaded.databasePath,
         host: opts.host,
         port: opts.port,
-        services: await services(),
+        services: (db) => ({
+          runner: createAssessmentRunner({
+            db,
+            config: loaded.config,
+            logger: loggerFor(options),
+            baseDir: dirname(loaded.path),
+          }),
+          remediation: createRemediation(db, loaded.config, loggerFor(options)),
+        }),
         logger: {
           stream: process.stderr,
           level: options.verbose ? 'debug' : options.quiet ? 'warn' : 'info',
