@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../model/db.ts';
+import { rerankRecommendations } from '../../recommend/store.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { ALL_ROLES } from '../plugins/auth.ts';
 import { invalidateIgnoreVersion } from '../principal-list.ts';
@@ -44,6 +45,13 @@ const ACTIVE = `removed_at IS NULL AND (expires_at IS NULL OR expires_at > now()
 /** Recommendations of the current assessments that an ignore rule hides or shows again. */
 const CURRENT_RECOMMENDATIONS = `assessment_id IN (SELECT assessment_id FROM (${loadSql('current-assessments')}))
   AND principal_id = $principal AND ($integration IS NULL OR integration_id = $integration)`;
+
+/** Ignoring or unignoring changes which recommendations are open: rank the rest again. */
+async function rerank(db: Db, principalId: string): Promise<void> {
+  for (const integrationId of await integrationsOf(db, principalId)) {
+    await rerankRecommendations(db, integrationId, principalId);
+  }
+}
 
 async function integrationsOf(db: Db, principalId: string): Promise<string[]> {
   const rows = await db.all(
@@ -141,6 +149,7 @@ export function registerIgnoreRoutes(api: FastifyInstance): void {
               integration: integrationId ?? null,
             },
           );
+          await rerank(tx, principalId);
           return tx.one(`${SELECT_RULE} WHERE ignore_id = $id`, { id });
         }),
       );
@@ -203,6 +212,7 @@ export function registerIgnoreRoutes(api: FastifyInstance): void {
               { prefix: `ignore ${id}:`, principal: principalId, integration: null },
             );
           }
+          await rerank(tx, principalId);
           return tx.all(
             `${SELECT_RULE} WHERE ignore_id IN (SELECT unnest(string_split($ids, ',')))`,
             { ids: ids.join(',') },

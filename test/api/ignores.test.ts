@@ -22,7 +22,7 @@ async function dormantCount(): Promise<number> {
 
 async function recommendationStates(principalId: string) {
   return t.db.all(
-    'SELECT recommendation_id, state, state_reason FROM recommendation WHERE assessment_id = $a AND principal_id = $p ORDER BY 1',
+    'SELECT recommendation_id, state, state_reason, rank FROM recommendation WHERE assessment_id = $a AND principal_id = $p ORDER BY 1',
     { a: CURRENT, p: principalId },
   );
 }
@@ -60,6 +60,7 @@ describe('ignore and unignore', () => {
         recommendation_id: 'rec-6',
         state: 'ignored',
         state_reason: `ignore ${rule.ignoreId}: owned by the red team exercise`,
+        rank: 0,
       },
     ]);
     const audit = await t.db.one(
@@ -87,7 +88,7 @@ describe('ignore and unignore', () => {
     ]);
     expect(await dormantCount()).toBe(before);
     expect(await recommendationStates(FORMULA_ID)).toEqual([
-      { recommendation_id: 'rec-6', state: 'open', state_reason: null },
+      { recommendation_id: 'rec-6', state: 'open', state_reason: null, rank: 1 },
     ]);
     const history = await t.call(
       'auditor',
