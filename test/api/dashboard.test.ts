@@ -65,9 +65,23 @@ async function expectTotal(p: Page, total: number): Promise<void> {
   await expect.poll(() => pagerTotal(p), { timeout: 10_000 }).toBe(total);
 }
 
-async function applyFilter(p: Page, filter: string): Promise<void> {
+/** Wait until the table shows the server's answer to this filter. */
+async function showing(p: Page, filter: string): Promise<void> {
+  await p.waitForFunction(
+    (f) => document.querySelector('.table-wrap')?.getAttribute('data-filter') === f,
+    filter,
+  );
+}
+
+async function typeFilter(p: Page, filter: string): Promise<void> {
   await p.locator('#filter-input').fill(filter);
   await p.locator('#filter-input').press('Enter');
+}
+
+/** Type a filter, press Enter and wait for the table to show the answer to it. */
+async function applyFilter(p: Page, filter: string): Promise<void> {
+  await typeFilter(p, filter);
+  await showing(p, filter);
 }
 
 async function boundaryOf(roleName: string): Promise<string | null> {
@@ -149,6 +163,27 @@ describe('dashboard in a real browser', () => {
     await shot(page, '01-assessment');
   });
 
+  it('narrows the page to one integration, then to one of its assessments', async () => {
+    const gcp = await api<{ total: number; scope: Array<{ assessmentId: string }> }>(
+      '/principals?integrationId=fixture-gcp&limit=1',
+    );
+    const all = await pagerTotal(page);
+    expect(await page.locator('select[data-scope="assessment"]').isDisabled()).toBe(true);
+
+    await page.locator('select[data-scope="integration"]').selectOption('fixture-gcp');
+    await expectTotal(page, gcp.total);
+    await expect.poll(() => page.locator('.stats').textContent()).not.toContain('AWS');
+    expect(await page.locator('.stats').textContent()).toContain('Fixture GCP organization');
+    const assessment = page.locator('select[data-scope="assessment"]');
+    await expect.poll(() => assessment.locator('option').count()).toBe(2);
+    await assessment.selectOption(gcp.scope[0]!.assessmentId);
+    await expectTotal(page, gcp.total);
+
+    await page.locator('select[data-scope="integration"]').selectOption('');
+    await expectTotal(page, all);
+    expect(await assessment.inputValue()).toBe('');
+  });
+
   it('filters the table by a widget and clears the filter when it is clicked again', async () => {
     const { widgets } = await api<{
       widgets: Array<{
@@ -164,6 +199,7 @@ describe('dashboard in a real browser', () => {
 
     await page.locator('[data-widget="dormant-principals"]').click();
 
+    await showing(page, dormant.filter);
     await expectTotal(page, dormant.count);
     expect(await page.locator('#filter-input').inputValue()).toBe(dormant.filter);
     expect(await page.locator('select[data-field="status"]').inputValue()).toBe('dormant');
@@ -179,6 +215,7 @@ describe('dashboard in a real browser', () => {
     await shot(page, '02-widget-filter');
 
     await page.locator('[data-widget="dormant-principals"]').click();
+    await showing(page, '');
     await expectTotal(page, all);
     expect(await page.locator('#filter-input').inputValue()).toBe('');
     expect(await page.locator('select[data-field="status"]').inputValue()).toBe('');
@@ -187,14 +224,16 @@ describe('dashboard in a real browser', () => {
       .find((w) => w.id === 'principals-by-tier')!
       .buckets!.find((b) => b.key === 'Critical')!;
     await page.locator('[data-widget="principals-by-tier"] [data-bucket="Critical"]').click();
+    await showing(page, critical.filter);
     await expectTotal(page, critical.count);
     expect(await page.locator('select[data-field="tier"]').inputValue()).toBe('Critical');
 
     // A dropdown edits the filter text: the filter box shows what the table is filtered by.
     await page.locator('select[data-field="cloud"]').selectOption('aws');
-    await expect
-      .poll(() => page.locator('#filter-input').inputValue())
-      .toBe(`${critical.filter} and cloud = "aws"`);
+    await showing(page, `${critical.filter} and cloud = "aws"`);
+    expect(await page.locator('#filter-input').inputValue()).toBe(
+      `${critical.filter} and cloud = "aws"`,
+    );
     const expected = await api<{ total: number }>(
       `/principals?limit=1&filter=${encodeURIComponent(`${critical.filter} and cloud = "aws"`)}`,
     );
@@ -225,7 +264,7 @@ describe('dashboard in a real browser', () => {
 
   it('shows a filter error inline, at the position the server names', async () => {
     const before = await pagerTotal(page);
-    await applyFilter(page, 'tier = "critcal"');
+    await typeFilter(page, 'tier = "critcal"');
 
     const error = page.locator('.filter-error');
     await error.waitFor();
@@ -306,7 +345,8 @@ describe('dashboard in a real browser', () => {
     await page.keyboard.press('Escape');
     await applyFilter(page, `arn = "${busy.principalId}"`);
     await expectTotal(page, 1);
-    await page.locator('.principal-open').first().click();
+    await page.getByRole('button', { name: busy.name, exact: true }).click();
+    await page.locator('.panel h2', { hasText: busy.name }).waitFor();
     await page.getByRole('tab', { name: 'Used By' }).click();
     const row = page.locator('.used-by tr[data-identity]').first();
     await row.waitFor();
@@ -318,6 +358,8 @@ describe('dashboard in a real browser', () => {
     await shot(page, '06-details-used-by');
     await page.keyboard.press('Escape');
     expect(await page.locator('.panel').count()).toBe(0);
+    // Focus goes back to the row the panel was opened from.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(busy.name);
   });
 
   it('previews, applies and rolls back a quarantine as admin, changing the fixture cloud', async () => {

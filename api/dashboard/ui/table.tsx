@@ -64,7 +64,11 @@ export function PrincipalsTable(props: {
   };
 
   return (
-    <div class={props.stale ? 'table-wrap stale' : 'table-wrap'} aria-busy={props.loading}>
+    <div
+      class={props.stale ? 'table-wrap stale' : 'table-wrap'}
+      aria-busy={props.loading}
+      data-filter={page?.filter}
+    >
       {actionError ? <ErrorNote error={actionError} /> : null}
       <table class="principals-table">
         <caption class="offscreen">

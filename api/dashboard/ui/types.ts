@@ -99,6 +99,8 @@ export interface PrincipalItem {
 
 export interface PrincipalPage {
   total: number;
+  /** The filter this page answers (the page on screen may lag behind the filter box). */
+  filter: string;
   limit: number;
   offset: number;
   items: PrincipalItem[];
