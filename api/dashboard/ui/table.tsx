@@ -68,6 +68,8 @@ export function PrincipalsTable(props: {
       class={props.stale ? 'table-wrap stale' : 'table-wrap'}
       aria-busy={props.loading}
       data-filter={page?.filter}
+      data-sort={page ? `${page.sort}:${page.order}` : undefined}
+      data-offset={page?.offset}
     >
       {actionError ? <ErrorNote error={actionError} /> : null}
       <table class="principals-table">
@@ -217,7 +219,7 @@ function Row(props: {
           <span class="sub-inline"> ({pct(item.highRiskOverprivilegePct)})</span>
         ) : null}
       </td>
-      <td title={item.lastUsedAt ?? 'no known use'}>
+      <td class="nowrap" title={item.lastUsedAt ?? 'no known use'}>
         {item.lastUsedAt ? day(item.lastUsedAt) : 'never'}
         {item.lastUsedAt ? <span class="sub">{ago(item.lastUsedAt)}</span> : null}
       </td>
