@@ -161,6 +161,9 @@ describe('dashboard in a real browser', () => {
       .toContain('Fixture AWS organization');
     expect(await page.locator('.widget.trend svg path').count()).toBe(2);
     await shot(page, '01-assessment');
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await shot(page, '01-assessment-laptop');
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('narrows the page to one integration, then to one of its assessments', async () => {
@@ -395,7 +398,13 @@ describe('dashboard in a real browser', () => {
     const analyst = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const p = await newPage(analyst);
-      await p.goto(`${url}/#token=${analystToken}`);
+      // Without a token the page asks for one, and says why a wrong one was refused.
+      await p.goto(`${url}/`);
+      await p.locator('#token-input').fill('tok_0000000000000000_wrong');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('alert').getByText('the bearer token is not valid').waitFor();
+      await p.locator('#token-input').fill(analystToken);
+      await p.getByRole('button', { name: 'Sign in' }).click();
       await p.locator('.principals-table tbody tr').first().waitFor();
       expect(await p.locator('.topbar .role').textContent()).toBe('analyst');
       await openTarget(p);
