@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GetRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../api/auth/tokens.ts';
+import { createToken, tokenIdOf } from '../../api/auth/tokens.ts';
 import { type Demo, startDemo } from '../../cli/demo.ts';
 import { AwsSession } from '../../ingest/aws/clients.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -435,6 +435,16 @@ describe('dashboard in a real browser', () => {
       await row.hover();
       await row.getByRole('button', { name: 'Unignore' }).click();
       await expect.poll(() => row.locator('.badge', { hasText: 'ignored' }).count()).toBe(0);
+
+      // A token revoked while the page is open sends the user back to the token form.
+      const revoked = await fetch(`${url}/api/v1/tokens/${tokenIdOf(analystToken)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(revoked.status).toBe(200);
+      await p.locator('[data-widget="dormant-principals"]').click();
+      await p.getByRole('alert').getByText('the bearer token has been revoked').waitFor();
+      expect(await p.locator('#token-input').count()).toBe(1);
     } finally {
       await analyst.close();
     }

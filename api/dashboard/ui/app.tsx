@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, forgetToken, get, saveToken, takeToken } from './api.ts';
+import { ApiFailure, forgetToken, get, saveToken, takeToken, UNAUTHORIZED_EVENT } from './api.ts';
 import { ErrorNote } from './common.tsx';
 import { DetailsPanel } from './details.tsx';
 import { FilterBar } from './filter-bar.tsx';
@@ -18,15 +18,23 @@ export function App() {
     if (!token) return;
     setMe(null);
     get<Me>('/me').then(setMe, (err: unknown) => {
-      if (err instanceof ApiFailure && err.status === 401) {
-        forgetToken();
-        setToken(null);
-        setProblem(err.message);
-      } else {
+      // A refused token is handled by the listener below.
+      if (!(err instanceof ApiFailure && err.status === 401)) {
         setProblem(err instanceof Error ? err.message : String(err));
       }
     });
   }, [token]);
+
+  useEffect(() => {
+    const onUnauthorized = (event: Event) => {
+      forgetToken();
+      setMe(null);
+      setToken(null);
+      setProblem(String((event as CustomEvent<string>).detail));
+    };
+    window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+  }, []);
 
   const signOut = () => {
     forgetToken();

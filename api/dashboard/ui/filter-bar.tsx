@@ -91,6 +91,8 @@ export function FilterBar(props: {
           }}
           onKeyDown={(e) => {
             if (e.key === 'Escape' && draft !== props.filter) {
+              // Handled here: the details panel must not close on this Escape.
+              e.preventDefault();
               setDraft(props.filter);
               props.onClearError();
             }
