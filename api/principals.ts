@@ -3,6 +3,7 @@ import type { Db, Row } from '../model/db.ts';
 import { type CompiledFilter, filterToSql } from './filter/index.ts';
 import { ensurePrincipalList, principalView } from './principal-list.ts';
 import type { ScopeEntry } from './scope.ts';
+import { fillSql, loadSql } from './sql.ts';
 
 /** Sortable columns of the principals list (whitelist: the sort parameter can name only these). */
 export const SORT_COLUMNS = {
@@ -111,11 +112,8 @@ export interface PrincipalPageJson {
 
 /**
  * One page of the principals in scope matching a filter, with the total number matching, each
- * item as the JSON text the API sends. Two statements in one transaction (so that the row
- * numbers stay valid between them): the page's row numbers and the total in one pass over the
- * narrow columns the filter and the sort need, then the prebuilt items of those rows only,
- * through the row-number index. A top-N over the wide rows would drag every matching row's
- * tags and lists through the sort.
+ * item as the JSON text the API sends (queries/principal-page.sql). A top-N over the wide rows
+ * would drag every matching row's tags and lists through the sort.
  */
 export async function listPrincipalsJson(
   db: Db,
@@ -132,43 +130,30 @@ export async function listPrincipalsJson(
   const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
-  const order = `${sort} ${direction} NULLS LAST, q.row_no ASC`;
-  return db.transaction(async (tx) => {
-    const keys = await tx.all(
-      `SELECT q.row_no, count(*) OVER () AS total FROM (${view.sql}) q
-       WHERE ${compiled.where} ORDER BY ${order} LIMIT $page_limit OFFSET $page_offset`,
-      { ...params, page_limit: limit, page_offset: offset },
-    );
-    if (keys.length === 0) {
-      // Past the last page the window count has no row to ride on.
-      const total =
-        offset === 0
-          ? 0
-          : Number(
-              await tx.scalar(
-                `SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`,
-                params,
-              ),
-            );
-      return { total, items: [] };
+  const rows = await db.all(
+    fillSql(loadSql('principal-page'), { view: view.sql, where: compiled.where, sort, direction }),
+    { ...params, page_limit: limit, page_offset: offset },
+  );
+  if (rows.length === 0) {
+    // Past the last page the window count has no row to ride on.
+    const total =
+      offset === 0
+        ? 0
+        : Number(
+            await db.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
+          );
+    return { total, items: [] };
+  }
+  const items = rows.map((r) => {
+    if (typeof r.item_json !== 'string') {
+      throw new DatabaseError(`principal_list row ${r.row_no} has no list item`, {
+        rowNo: r.row_no,
+      });
     }
-    const rowNos = keys.map((k) => Number(k.row_no));
-    const wide = await tx.all(
-      `SELECT row_no, item_json, ignored FROM principal_list
-       WHERE row_no = ANY(CAST(string_split($rows, ',') AS INTEGER[]))`,
-      { rows: rowNos.join(',') },
-    );
-    const byRow = new Map(wide.map((r) => [Number(r.row_no), r]));
-    const items = rowNos.map((n) => {
-      const r = byRow.get(n);
-      if (!r || typeof r.item_json !== 'string') {
-        throw new DatabaseError(`principal_list row ${n} has no list item`, { rowNo: n });
-      }
-      // The stored object ends with "}"; `ignored` follows the rules of the moment.
-      return `${r.item_json.slice(0, -1)},"ignored":${r.ignored === true}}`;
-    });
-    return { total: Number(keys[0]!.total), items };
+    // The stored object ends with "}"; `ignored` follows the rules of the moment.
+    return `${r.item_json.slice(0, -1)},"ignored":${r.ignored === true}}`;
   });
+  return { total: Number(rows[0]!.total), items };
 }
 
 /** One page of the principals in scope matching a filter, with the total number matching. */
