@@ -17,6 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,24 @@ function childPeakRss(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU seconds (user + system) a child process has used so far (Linux /proc). */
+function childCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+};
+
 async function startCloud(world: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
@@ -71,17 +90,23 @@ async function stopCloud(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} on ${cpus().length} cores`;
+
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const rate = (n: number, seconds: number) => Math.round(n / Math.max(seconds, 1e-6));
 
 /** DuckDB alone: read the given .json.gz files with the ingest columns and group them. */
 async function rawDuckDb(
   files: string[],
-): Promise<{ seconds: number; records: number; groups: number }> {
+): Promise<{ seconds: number; cpu: number; records: number; groups: number }> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     await connection.run(
       `CREATE TEMP TABLE raw_usage AS
        SELECT coalesce(r.userIdentity.sessionContext.sessionIssuer.arn, r.userIdentity.arn) AS principal,
@@ -95,12 +120,13 @@ async function rawDuckDb(
       { files: listValue(files) },
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuUsed = cpuSeconds(cpu);
     const row = (
       await connection.runAndReadAll(
         'SELECT sum(calls)::BIGINT AS records, count(*)::BIGINT AS groups FROM raw_usage',
       )
     ).getRowObjects()[0]!;
-    return { seconds, records: Number(row.records), groups: Number(row.groups) };
+    return { seconds, cpu: cpuUsed, records: Number(row.records), groups: Number(row.groups) };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -134,11 +160,13 @@ export async function main(argv: string[]): Promise<void> {
   rmSync(stageDir, { recursive: true, force: true });
 
   process.stdout.write(
-    `world ${world} (${manifest.scale}, ${manifest.counts.cloudTrailRecords} CloudTrail records in ${manifest.counts.cloudTrailObjects} objects); window: last ${days} of ${manifest.days} days ending ${manifest.endDate}\n`,
+    `world ${world} (${manifest.scale}, ${manifest.counts.cloudTrailRecords} CloudTrail records in ${manifest.counts.cloudTrailObjects} objects); window: last ${days} of ${manifest.days} days ending ${manifest.endDate}; ${load()}\n`,
   );
   const { url, child } = await startCloud(world);
   let ingestSeconds = 0;
   let usageSeconds = 0;
+  let usageCpu = 0;
+  let cloudCpu: number | undefined;
   let assessmentId = '';
   let status = '';
   try {
@@ -156,6 +184,8 @@ export async function main(argv: string[]): Promise<void> {
     try {
       const sync = syncFor({ mapper: mapCloudTrailEvent, stageDir });
       let usageStarted = 0;
+      let usageCpuStart = process.cpuUsage();
+      let cloudCpuStart: number | undefined;
       const started = performance.now();
       const result = await runAssessment({
         db,
@@ -167,7 +197,11 @@ export async function main(argv: string[]): Promise<void> {
         sync: async (run) => {
           const stage = run.stage.bind(run);
           run.stage = async (name: string) => {
-            if (name === 'usage') usageStarted = performance.now();
+            if (name === 'usage') {
+              usageStarted = performance.now();
+              usageCpuStart = process.cpuUsage();
+              cloudCpuStart = childCpuSeconds(child.pid);
+            }
             await stage(name);
           };
           await sync(run);
@@ -176,6 +210,10 @@ export async function main(argv: string[]): Promise<void> {
       const ended = performance.now();
       ingestSeconds = (ended - started) / 1000;
       usageSeconds = (ended - usageStarted) / 1000;
+      usageCpu = cpuSeconds(usageCpuStart);
+      const cloudNow = childCpuSeconds(child.pid);
+      if (cloudNow !== undefined && cloudCpuStart !== undefined)
+        cloudCpu = cloudNow - cloudCpuStart;
       assessmentId = result.assessmentId;
       status = result.status;
       if (result.errors.length)
@@ -239,18 +277,19 @@ export async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     `ingest (${status}): ${ledger.records} records, ${ledger.objects} objects (${ledger.rejected} rejected), ${mb(ledger.bytes)} gzipped\n` +
       `  whole assessment ingestion (organization, inventory, usage) ${ingestSeconds.toFixed(1)} s\n` +
-      `  usage from S3 (list, download, aggregate) ${usageSeconds.toFixed(1)} s = ${rate(ledger.records, usageSeconds)} events/s end to end\n` +
+      `  usage from S3 (list, download, aggregate) ${usageSeconds.toFixed(1)} s = ${rate(ledger.records, usageSeconds)} events/s end to end; CPU ${usageCpu.toFixed(1)} s in this process, ${cloudCpu === undefined ? 'unknown' : cloudCpu.toFixed(1)} s in the fixture cloud\n` +
       `  usage_daily ${usage.usage_rows} rows (${usage.calls} calls), identity_usage ${usage.identity_rows} rows, database ${mb(dbBytes)}\n` +
       `  peak RSS of this process after ingestion ${mb(ingestRss)}\n`,
   );
+  process.stdout.write(`${load()}\n`);
   if (values['skip-raw']) return;
   const rawRun = await rawDuckDb(files);
   const rawRate = rate(rawRun.records, rawRun.seconds);
   const endToEnd = rate(ledger.records, usageSeconds);
   process.stdout.write(
-    `raw DuckDB read_json + group by over the same ${files.length} files: ${rawRun.records} records in ${rawRun.seconds.toFixed(1)} s = ${rawRate} events/s (${rawRun.groups} groups)\n` +
-      `ratio end to end / raw DuckDB: ${(endToEnd / rawRate).toFixed(2)} (goal >= 0.80)\n` +
-      `peak RSS of this process ${mb(process.resourceUsage().maxRSS * 1024)} (goal < 2048 MB)\n`,
+    `raw DuckDB read_json + group by over the same ${files.length} files: ${rawRun.records} records in ${rawRun.seconds.toFixed(1)} s = ${rawRate} events/s, CPU ${rawRun.cpu.toFixed(1)} s (${rawRun.groups} groups)\n` +
+      `ratio end to end / raw DuckDB: ${(endToEnd / rawRate).toFixed(2)} (goal >= 0.80); CPU ratio raw / this process ${(rawRun.cpu / usageCpu).toFixed(2)}, raw / (this process + fixture cloud) ${cloudCpu === undefined ? 'unknown' : (rawRun.cpu / (usageCpu + cloudCpu)).toFixed(2)}\n` +
+      `peak RSS of this process ${mb(process.resourceUsage().maxRSS * 1024)} (goal < 2048 MB); ${load()}\n`,
   );
   if (rawRun.records !== ledger.records)
     process.stdout.write(
