@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../lib/errors.ts';
 import type { Db } from '../model/db.ts';
+import { registerDashboard } from './dashboard/index.ts';
 import { ApiError } from './errors.ts';
 import { FilterError } from './filter/index.ts';
 import { authPlugin } from './plugins/auth.ts';
@@ -211,6 +212,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // The app-wide CSP from helmet stays in force; the UI's assets are all served from here.
     staticCSP: false,
   });
+
+  registerDashboard(app);
 
   await app.register(
     async (api) => {

@@ -32,6 +32,8 @@ export interface DemoOptions {
   logger: Logger;
   /** Generate the world again even when one exists. */
   regenerate?: boolean;
+  /** World size (default `small`; browser tests use `tiny`). */
+  scale?: 'tiny' | 'small';
 }
 
 export interface Demo {
@@ -52,11 +54,12 @@ export async function prepareDemo(options: Omit<DemoOptions, 'port'>): Promise<D
   const worldDir = join(dir, 'world');
   mkdirSync(dir, { recursive: true });
   if (options.regenerate || !existsSync(join(worldDir, 'manifest.json'))) {
-    options.logger.info(`generating the small synthetic organization in ${worldDir} ...`);
+    const scale = options.scale ?? 'small';
+    options.logger.info(`generating the ${scale} synthetic organization in ${worldDir} ...`);
     const summary = await generateWorld({
       out: worldDir,
       seed: options.seed ?? 1,
-      scale: 'small',
+      scale,
       force: true,
     });
     options.logger.info(

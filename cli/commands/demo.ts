@@ -30,7 +30,8 @@ export function registerDemo(program: Command): void {
         [
           '',
           `Access Discovery demo ready in ${seconds} s`,
-          `  dashboard:   ${demo.server?.url}/`,
+          // The token rides in the fragment: browsers never send it to the server or in a Referer.
+          `  dashboard:   ${demo.server?.url}/#token=${demo.adminToken}`,
           `  API docs:    ${demo.server?.url}/docs`,
           `  admin token: ${demo.adminToken}`,
           `  config:      ${demo.configPath}`,
