@@ -1,7 +1,9 @@
+import { DatabaseError } from '../lib/errors.ts';
 import type { Db, Row } from '../model/db.ts';
 import { type CompiledFilter, filterToSql } from './filter/index.ts';
 import { ensurePrincipalList, principalView } from './principal-list.ts';
 import type { ScopeEntry } from './scope.ts';
+import { fillSql, loadSql } from './sql.ts';
 
 /** Sortable columns of the principals list (whitelist: the sort parameter can name only these). */
 export const SORT_COLUMNS = {
@@ -102,19 +104,23 @@ export function toListItem(r: Row): PrincipalListItem {
   };
 }
 
-const LIST_COLUMNS = `q.assessment_id, q.principal_id, q.name, q.kind, q.cloud, q.integration_id,
-  q.account_id, q.account_name, q.status, q.tier, q.risk_score, q.overprivilege_pct,
-  q.high_risk_overprivilege_pct, q.last_used_at, q.created_at, q.owner, q.tags, q.unused_levels,
-  q.ignored, q.human_identities, q.machine_identities, q.granted_count, q.used_count,
-  q.unused_count, q.unobservable_count`;
+/** A page of list items as JSON text (one object per item), and the total matching. */
+export interface PrincipalPageJson {
+  total: number;
+  items: string[];
+}
 
-/** One page of the principals in scope matching a filter, with the total number matching. */
-export async function listPrincipals(
+/**
+ * One page of the principals in scope matching a filter, with the total number matching, each
+ * item as the JSON text the API sends (queries/principal-page.sql). A top-N over the wide rows
+ * would drag every matching row's tags and lists through the sort.
+ */
+export async function listPrincipalsJson(
   db: Db,
   scope: ScopeEntry[],
   query: PrincipalListQuery,
   now = new Date(),
-): Promise<{ total: number; items: PrincipalListItem[] }> {
+): Promise<PrincipalPageJson> {
   const compiled =
     typeof query.filter === 'object' ? query.filter : filterToSql(query.filter ?? '', { now });
   await ensurePrincipalList(db, scope);
@@ -124,40 +130,41 @@ export async function listPrincipals(
   const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
   const offset = Math.max(query.offset ?? 0, 0);
   const params = { ...view.params, ...compiled.params };
-  const order = `${sort} ${direction} NULLS LAST, q.row_no ASC`;
-  // The page's row ids and the total in one pass over the narrow columns the filter and the
-  // sort need, then the wide columns (tags, lists) of those rows only. A top-N over the wide
-  // rows evaluates the filter again; a window count over them drags every wide row through
-  // the sort. One transaction keeps the row ids valid between the two statements.
-  const { total, rows } = await db.transaction(async (tx) => {
-    const keys = await tx.all(
-      `SELECT q.row_id, count(*) OVER () AS total FROM (${view.sql}) q
-       WHERE ${compiled.where} ORDER BY ${order} LIMIT $page_limit OFFSET $page_offset`,
-      { ...params, page_limit: limit, page_offset: offset },
-    );
-    if (keys.length === 0) {
-      // Past the last page the window count has no row to ride on.
-      const total =
-        offset === 0
-          ? 0
-          : Number(
-              await tx.scalar(
-                `SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`,
-                params,
-              ),
-            );
-      return { total, rows: [] };
+  const rows = await db.all(
+    fillSql(loadSql('principal-page'), { view: view.sql, where: compiled.where, sort, direction }),
+    { ...params, page_limit: limit, page_offset: offset },
+  );
+  if (rows.length === 0) {
+    // Past the last page the window count has no row to ride on.
+    const total =
+      offset === 0
+        ? 0
+        : Number(
+            await db.scalar(`SELECT count(*) FROM (${view.sql}) q WHERE ${compiled.where}`, params),
+          );
+    return { total, items: [] };
+  }
+  const items = rows.map((r) => {
+    if (typeof r.item_json !== 'string') {
+      throw new DatabaseError(`principal_list row ${r.row_no} has no list item`, {
+        rowNo: r.row_no,
+      });
     }
-    const ids = keys.map((k) => String(k.row_id));
-    const wide = await tx.all(
-      `SELECT ${LIST_COLUMNS}, q.rowid AS row_id FROM principal_list q
-       WHERE q.rowid = ANY(CAST(string_split($ids, ',') AS BIGINT[]))`,
-      { ids: ids.join(',') },
-    );
-    const byId = new Map(wide.map((r) => [String(r.row_id), r]));
-    return { total: Number(keys[0]!.total), rows: ids.map((id) => byId.get(id)!) };
+    // The stored object ends with "}"; `ignored` follows the rules of the moment.
+    return `${r.item_json.slice(0, -1)},"ignored":${r.ignored === true}}`;
   });
-  return { total, items: rows.map(toListItem) };
+  return { total: Number(rows[0]!.total), items };
+}
+
+/** One page of the principals in scope matching a filter, with the total number matching. */
+export async function listPrincipals(
+  db: Db,
+  scope: ScopeEntry[],
+  query: PrincipalListQuery,
+  now = new Date(),
+): Promise<{ total: number; items: PrincipalListItem[] }> {
+  const page = await listPrincipalsJson(db, scope, query, now);
+  return { total: page.total, items: page.items.map((i) => JSON.parse(i) as PrincipalListItem) };
 }
 
 /** Every principal matching a filter, as "assessment principal" keys (tests; not paged). */

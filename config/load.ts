@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../lib/errors.ts';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export interface LoadedConfig {
@@ -105,14 +105,18 @@ export function loadConfig(file: string): LoadedConfig {
     const first = doc.errors[0]!;
     const pos = first.linePos?.[0];
     const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    throw new ConfigError(
-      `config ${file} is not valid YAML or JSON${at}: ${first.message.split('\n')[0]}`,
-      {
-        path,
-      },
-    );
+    // prettyErrors appends the position and a code excerpt; the position is already in `at`.
+    const why = (first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`config ${file} is not valid YAML or JSON${at}: ${why}`, { path });
   }
-  const config = parseConfig(doc.toJS(), `config ${file}`);
+  let input: unknown;
+  try {
+    input = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses alias bombs ("billion laughs") while building the value.
+    throw new ConfigError(`config ${file} cannot be read: ${errorMessage(err)}`, { path });
+  }
+  const config = parseConfig(input, `config ${file}`);
   const databasePath =
     config.database === ':memory:' || isAbsolute(config.database)
       ? config.database

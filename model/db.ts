@@ -1,3 +1,4 @@
+import { existsSync, renameSync, statSync } from 'node:fs';
 import {
   type DuckDBAppender,
   type DuckDBConnection,
@@ -7,7 +8,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { DatabaseError } from '../lib/errors.ts';
-import { migrate } from './migrate.ts';
+import { migrate, migratingMarker } from './migrate.ts';
 
 /** Values that may be bound to a `$name` or `?` parameter. */
 export type SqlParams = Record<string, DuckDBValue> | DuckDBValue[];
@@ -33,6 +34,33 @@ export interface OpenOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. "2GB". */
   memoryLimit?: string;
+  /**
+   * When the write-ahead log cannot be replayed and it may hold data (not only migrations),
+   * set it aside and open the file as of its last checkpoint. Everything committed since is
+   * lost: usage is ingested again (its ledger rows were committed with it), but tokens,
+   * audit entries and remediation records written since the checkpoint are not. Default false:
+   * such a file is refused with an error that says so.
+   */
+  discardUnreplayableWal?: boolean;
+  /** Where warnings go (a WAL set aside); default stderr. */
+  warn?: (message: string) => void;
+}
+
+/** True for DuckDB's "Failure while replaying WAL file" on open. */
+function isWalReplayFailure(err: unknown): boolean {
+  return err instanceof Error && /replaying WAL/i.test(err.message);
+}
+
+function firstLine(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+}
+
+/** Rename the WAL out of the way (never delete it) and return the new name. */
+function setWalAside(path: string): string {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const aside = `${path}.wal.unreplayable-${stamp}`;
+  renameSync(`${path}.wal`, aside);
+  return aside;
 }
 
 function toIsoDate(value: Date): string {
@@ -117,14 +145,57 @@ export class Db {
     try {
       instance = await DuckDBInstance.create(path, config);
     } catch (err) {
-      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new DatabaseError(`cannot open database ${path}: ${reason}`, { path }, { cause: err });
+      instance = await Db.recover(path, config, options, err);
     }
     const connection = await instance.connect();
     const db = new Db(instance, connection, path);
     await db.exec("SET TimeZone = 'UTC'");
     if (options.migrate !== false && !options.readOnly) await migrate(db);
     return db;
+  }
+
+  /**
+   * Open a file whose WAL could not be replayed, when that loses nothing (the WAL holds only
+   * migrations, which `migrate` applies again) or when the caller accepted the loss.
+   */
+  private static async recover(
+    path: string,
+    config: Record<string, string>,
+    options: OpenOptions,
+    err: unknown,
+  ): Promise<DuckDBInstance> {
+    const wal = `${path}.wal`;
+    const reason = firstLine(err);
+    if (!isWalReplayFailure(err) || path === ':memory:' || !existsSync(wal)) {
+      throw new DatabaseError(`cannot open database ${path}: ${reason}`, { path }, { cause: err });
+    }
+    const onlyMigrations = existsSync(migratingMarker(path));
+    if (options.readOnly || (!onlyMigrations && !options.discardUnreplayableWal)) {
+      throw new DatabaseError(
+        `cannot open database ${path}: its write-ahead log ${wal} cannot be replayed (${reason}). ` +
+          (onlyMigrations
+            ? 'It holds only schema migrations: open the file read-write to set it aside and migrate again.'
+            : 'It holds transactions committed since the last checkpoint; run `access-discovery migrate --discard-unreplayable-wal` to set it aside and open the file as of that checkpoint (usage is ingested again; tokens, audit entries and remediations recorded since then are lost), or restore a backup.'),
+        { path, wal, walBytes: statSync(wal).size, onlyMigrations },
+        { cause: err },
+      );
+    }
+    const aside = setWalAside(path);
+    const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+    warn(
+      onlyMigrations
+        ? `database ${path}: the write-ahead log of an interrupted migration could not be replayed (${reason}); set aside as ${aside}, the migrations are applied again (no data lost)`
+        : `database ${path}: DISCARDED the write-ahead log that could not be replayed (${reason}); kept as ${aside}. The database is back at its last checkpoint: everything committed after it is lost, usage will be ingested again by the next assessment`,
+    );
+    try {
+      return await DuckDBInstance.create(path, config);
+    } catch (again) {
+      throw new DatabaseError(
+        `cannot open database ${path} even without its write-ahead log (set aside as ${aside}): ${firstLine(again)}`,
+        { path, aside },
+        { cause: again },
+      );
+    }
   }
 
   /** A second connection on the same database (for concurrent readers and writers). */

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseError } from '../lib/errors.ts';
@@ -62,7 +70,11 @@ export interface MigrationResult {
  * Apply every migration newer than the database's version, each in its own transaction.
  * A database written by a newer release is refused rather than guessed at.
  */
-export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
+export async function migrate(
+  db: Db,
+  dir = MIGRATIONS_DIR,
+  options: { onApplied?: (migration: Migration) => void | Promise<void> } = {},
+): Promise<MigrationResult> {
   const migrations = loadMigrations(dir);
   const latest = migrations.length;
   const from = await currentSchemaVersion(db);
@@ -73,7 +85,19 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<MigrationRe
     );
   }
   const applied: string[] = [];
-  for (const m of migrations.slice(from)) {
+  const pending = migrations.slice(from);
+  const marker = db.path === ':memory:' ? undefined : migratingMarker(db.path);
+  if (pending.length === 0) {
+    // A marker left by a process killed after its final checkpoint: the WAL is already empty.
+    if (marker) rmSync(marker, { force: true });
+    return { from, to: latest, applied };
+  }
+  if (marker) {
+    // The WAL holds only migration work from here until the final checkpoint (see migratingMarker).
+    await db.checkpoint();
+    writeMarker(marker, from);
+  }
+  for (const m of pending) {
     try {
       await db.transaction(async (tx) => {
         await tx.exec(m.sql);
@@ -91,6 +115,44 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<MigrationRe
       );
     }
     applied.push(`${String(m.version).padStart(3, '0')}_${m.name}`);
+    await options.onApplied?.(m);
+  }
+  if (marker) {
+    await db.checkpoint();
+    rmSync(marker, { force: true });
   }
   return { from, to: latest, applied };
+}
+
+/**
+ * The file that says "the write-ahead log holds nothing but migrations". DuckDB 1.5 cannot
+ * replay some schema changes from its WAL (a COMMENT on a table whose column defaults to
+ * `nextval(...)`: "Failure while replaying WAL file"), so a process killed between a
+ * migration's commit and the next checkpoint would leave a file that no longer opens.
+ * `migrate` therefore checkpoints before the first pending migration, writes this marker,
+ * applies the migrations and checkpoints again before removing it. When the WAL cannot be
+ * replayed and the marker is present, {@link Db.open} may set the WAL aside without losing
+ * any data: the migrations it held are applied again.
+ */
+export function migratingMarker(path: string): string {
+  return `${path}.migrating`;
+}
+
+function writeMarker(path: string, fromVersion: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(
+      fd,
+      `${JSON.stringify({ fromVersion, pid: process.pid, startedAt: new Date().toISOString() })}\n`,
+    );
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }

@@ -206,7 +206,10 @@ class Compiler {
       return r <= rank;
     });
     if (chosen.length === 0) return 'false';
-    const any = `(${chosen.map((l) => `coalesce(list_contains(${def.column}, ${this.bind(l)}), false)`).join(' OR ')})`;
+    // One AND over the bit mask tests every chosen level at once (same answer as list_contains).
+    const any = def.maskColumn
+      ? `coalesce((${def.maskColumn} & CAST(${this.bind(chosen.reduce((m, l) => m | (1 << levels.indexOf(l)), 0))} AS INTEGER)) <> 0, false)`
+      : `(${chosen.map((l) => `coalesce(list_contains(${def.column}, ${this.bind(l)}), false)`).join(' OR ')})`;
     return op === '!=' ? `(NOT ${any})` : any;
   }
 

@@ -22,6 +22,8 @@ export interface FieldDef {
   column: string;
   /** Accepted values (enum, ordered, levels), lowest first for ordered types. */
   values?: string[];
+  /** Levels only: an INTEGER column with bit i set when the list holds values[i]. */
+  maskColumn?: string;
   description: string;
 }
 
@@ -138,6 +140,7 @@ export const FIELDS: FieldDef[] = [
     aliases: ['unused_levels'],
     type: 'levels',
     column: 'q.unused_levels',
+    maskColumn: 'q.unused_level_mask',
     values: PRIVILEGE_LEVELS,
     description:
       'Privilege levels at which the principal has unused actions (a list: = means "has").',

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FILTER_LIMITS, filterToSql } from '../filter/index.ts';
 import { ALL_ROLES } from '../plugins/auth.ts';
-import { listPrincipals, MAX_PAGE, SORT_NAMES, type SortColumn } from '../principals.ts';
+import { listPrincipalsJson, MAX_PAGE, SORT_NAMES, type SortColumn } from '../principals.ts';
 import {
   bool,
   dateTime,
@@ -70,7 +70,8 @@ const listQuerystring = {
   },
 } as const;
 
-const listResponse = {
+/** The page without its items: serialised by its schema, the items are spliced in as text. */
+const listHead = {
   type: 'object',
   properties: {
     total: { type: 'integer', description: 'Principals matching the filter (all pages).' },
@@ -80,20 +81,29 @@ const listResponse = {
     order: str,
     filter: str,
     scope: scopeSchema,
-    items: { type: 'array', items: principalItem },
   },
+} as const;
+
+const listResponse = {
+  ...listHead,
+  properties: { ...listHead.properties, items: { type: 'array', items: principalItem } },
 } as const;
 
 export function registerPrincipalsRoutes(api: FastifyInstance): void {
   const configured = new Set(api.appConfig.integrations.map((i) => i.id));
 
-  async function handle(query: ListQuery) {
+  /**
+   * The page as JSON text. The items are stored as JSON when the list copy is built (migration
+   * 006, principal-list-build.sql) in the shape of `principalItem`; sending them as text spares
+   * parsing and re-serialising 50 to 500 objects per request.
+   */
+  async function handle(query: ListQuery, reply: FastifyReply): Promise<string> {
     // A bad filter is refused before any database work.
     const compiled = filterToSql(query.filter ?? '');
-    return api.pool.use(async (db) => {
+    const { head, items } = await api.pool.use(async (db) => {
       const scope = await resolveScope(db, query, configured);
-      const page = await listPrincipals(db, scope, { ...query, filter: compiled });
-      return {
+      const page = await listPrincipalsJson(db, scope, { ...query, filter: compiled });
+      const head = {
         total: page.total,
         limit: query.limit,
         offset: query.offset,
@@ -101,9 +111,12 @@ export function registerPrincipalsRoutes(api: FastifyInstance): void {
         order: query.order ?? 'desc',
         filter: query.filter ?? '',
         scope,
-        items: page.items,
       };
+      return { head, items: page.items };
     });
+    const text = reply.serializeInput(head, listHead) as string;
+    void reply.type('application/json; charset=utf-8');
+    return `${text.slice(0, -1)},"items":[${items.join(',')}]}`;
   }
 
   api.get<{ Querystring: ListQuery }>(
@@ -121,7 +134,7 @@ export function registerPrincipalsRoutes(api: FastifyInstance): void {
         response: { 200: listResponse, 409: errorBody, ...errors },
       },
     },
-    async (request) => handle(request.query),
+    async (request, reply) => handle(request.query, reply),
   );
 
   api.get<{ Params: { assessmentId: string }; Querystring: ListQuery }>(
@@ -141,6 +154,7 @@ export function registerPrincipalsRoutes(api: FastifyInstance): void {
         response: { 200: listResponse, 409: errorBody, ...errors },
       },
     },
-    async (request) => handle({ ...request.query, assessmentId: request.params.assessmentId }),
+    async (request, reply) =>
+      handle({ ...request.query, assessmentId: request.params.assessmentId }, reply),
   );
 }

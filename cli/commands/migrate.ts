@@ -7,10 +7,17 @@ export function registerMigrate(program: Command): void {
   program
     .command('migrate')
     .description('create the database file or bring it to the current schema version')
+    .option(
+      '--discard-unreplayable-wal',
+      'when the write-ahead log cannot be replayed, set it aside and open the file as of its last checkpoint (loses what was committed since)',
+    )
     .action(async (_opts: unknown, cmd: Command) => {
-      const options = cmd.optsWithGlobals<GlobalOptions>();
+      const options = cmd.optsWithGlobals<GlobalOptions & { discardUnreplayableWal?: boolean }>();
       const path = resolveDatabasePath(options);
-      const db = await Db.open(path, { migrate: false });
+      const db = await Db.open(path, {
+        migrate: false,
+        discardUnreplayableWal: options.discardUnreplayableWal === true,
+      });
       try {
         const result = await migrate(db);
         if (result.applied.length === 0) {

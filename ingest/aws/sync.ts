@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import pLimit from 'p-limit';
 import type { AwsAccountConfig, AwsOrganizationConfig } from '../../config/schema.ts';
-import { errorMessage } from '../../lib/errors.ts';
+import { errorMessage, IngestError } from '../../lib/errors.ts';
 import { insertRows } from '../../model/insert.ts';
 import type { AccountRow } from '../../model/rows.ts';
 import type { AssessmentRun } from '../assessment.ts';
@@ -56,6 +56,8 @@ export interface AwsSyncOptions {
   mapper: EventMapper;
   /** Folder for staged log objects (default: a folder beside the database). */
   stageDir: string;
+  /** SDK attempts per call (default 8); tests lower it to keep persistent faults quick. */
+  maxAttempts?: number;
 }
 
 function roleArn(accountId: string, roleName: string): string {
@@ -203,6 +205,13 @@ async function syncUsageFromS3(
   );
   for (const e of totals.downloadErrors)
     await run.recordError({ service: 's3', call: `GetObject ${e.key}`, message: e.error });
+  if (totals.downloadErrors.length > 0) {
+    // In the ledger as rejected (see ingestObjects), so counted with the rejected objects.
+    await run.addCounts({
+      objects: totals.downloadErrors.length,
+      rejected: totals.downloadErrors.length,
+    });
+  }
   // A listing counts as complete only when every object it found was read (ok or rejected).
   const failedKeys = new Set(totals.downloadErrors.map((e) => e.key));
   const incomplete = new Set(
@@ -368,6 +377,7 @@ export async function syncAws(
     endpoint: integration.endpoints?.aws,
     region: integration.regions[0],
     externalId: integration.externalId,
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   });
   await run.stage('inventory');
   let managementAccountId: string;
@@ -375,7 +385,16 @@ export async function syncAws(
   let managementCredentials: AwsCredentialIdentityProvider;
   if (integration.kind === 'aws-organization') {
     managementCredentials = session.assumeRole(integration.managementRoleArn);
-    const org = await getOrganization(session.organizations(managementCredentials));
+    let org: Awaited<ReturnType<typeof getOrganization>>;
+    try {
+      org = await getOrganization(session.organizations(managementCredentials));
+    } catch (err) {
+      // Nothing can be assessed without the account list: the run fails, saying through what.
+      throw new IngestError(
+        `the organization cannot be read through ${integration.managementRoleArn}: ${describe(err)}`,
+        { call: 'AssumeRole / Organizations', roleArn: integration.managementRoleArn },
+      );
+    }
     managementAccountId = org.managementAccountId;
     const rows = transformOrganization(
       {

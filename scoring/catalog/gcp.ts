@@ -78,6 +78,7 @@ interface CompiledRules {
     reason: string;
   }>;
   fallback: { level: PrivilegeLevel; reason: string };
+  dataAccess: Array<{ regexp: RegExp; reason: string }>;
   sensitivity: Array<{ regexp: RegExp; sensitivity: number; category: string; reason: string }>;
   levelBase: Record<string, { sensitivity: number; reason: string }>;
 }
@@ -93,6 +94,10 @@ function rules(): CompiledRules {
     permissionRules: g.permissionRules.map((r) => ({ ...r, regexp: wildcardToRegExp(r.pattern) })),
     verbRules: g.verbRules,
     fallback: g.default,
+    dataAccess: (g.dataAccessRules ?? []).map((r) => ({
+      reason: r.reason,
+      regexp: wildcardToRegExp(r.pattern),
+    })),
     sensitivity: s.gcp.map((r) => ({ ...r, regexp: wildcardToRegExp(r.pattern) })),
     levelBase: s.levelBase,
   };
@@ -165,6 +170,7 @@ export function classifyGcpPermission(name: string): ActionClassification {
   const reasons = [`level base ${base.sensitivity}: ${base.reason}`];
   for (const s of raising) reasons.push(`raised to ${s.sensitivity} (${s.category}): ${s.reason}`);
   const readSide = decided.level === 'LIST' || decided.level === 'READ';
+  const dataAccess = r.dataAccess.find((d) => d.regexp.test(ruleName));
   const result: ActionClassification = {
     cloud: 'gcp',
     action: name,
@@ -175,11 +181,14 @@ export function classifyGcpPermission(name: string): ActionClassification {
     levelReason: decided.reason,
     sensitivity: raising[0]?.sensitivity ?? base.sensitivity,
     sensitivityReasons: reasons,
-    // Reads land in Data Access audit logs, off by default; changes in Admin Activity logs, always on.
-    observable: readSide ? 'data-event' : 'management',
-    observableReason: readSide
-      ? 'Recorded in Data Access audit logs (ADMIN_READ or DATA_READ), which are off by default.'
-      : 'Recorded in Admin Activity audit logs, which are always on.',
+    // Reads (and the data writes of dataAccessRules) land in Data Access audit logs, off by
+    // default; changes in Admin Activity logs, always on.
+    observable: readSide || dataAccess ? 'data-event' : 'management',
+    observableReason: dataAccess
+      ? `Recorded in Data Access audit logs, which are off by default: ${dataAccess.reason}`
+      : readSide
+        ? 'Recorded in Data Access audit logs (ADMIN_READ or DATA_READ), which are off by default.'
+        : 'Recorded in Admin Activity audit logs, which are always on.',
     resourceTypes: [resource],
     // GCP roles are granted on a resource (binding), so every permission can be scoped by where it is bound.
     resourceScopeable: true,

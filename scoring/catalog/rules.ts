@@ -73,6 +73,7 @@ const gcpRulesSchema = z.object({
     }),
   ),
   default: z.object({ level, reason }),
+  dataAccessRules: z.array(z.object({ pattern: z.string().min(1), reason })).optional(),
 });
 
 export type AwsOverrides = z.infer<typeof awsOverridesSchema>;

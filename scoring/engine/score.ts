@@ -157,7 +157,14 @@ async function fillRules(db: Db): Promise<void> {
   );
 }
 
-async function fillDataEventTypes(db: Db, integrationId: string): Promise<void> {
+/**
+ * Data-event actions with the CloudTrail resource type that records them, and the types the
+ * integration's trails select (empty when no trail states its selectors: file imports).
+ */
+export async function dataEventSelection(
+  db: Db,
+  integrationId: string,
+): Promise<{ typeOf: Map<string, string>; selected: Set<string> }> {
   const catalog = getAwsCatalog();
   const typeOf = new Map<string, string>();
   for (const entry of dataEventResources()) {
@@ -166,14 +173,6 @@ async function fillDataEventTypes(db: Db, integrationId: string): Promise<void> 
         typeOf.set(action, entry.type);
     }
   }
-  await insertRows(
-    db,
-    'sc_data_event_type',
-    [...typeOf].map(([action, type]) => ({
-      action_lower: action.toLowerCase(),
-      resource_type: type,
-    })),
-  );
   const sources = await db.all<{ selectors: string }>(
     `SELECT data_event_selectors::VARCHAR AS selectors FROM log_source
      WHERE integration_id = $i AND kind = 'cloudtrail'`,
@@ -182,6 +181,19 @@ async function fillDataEventTypes(db: Db, integrationId: string): Promise<void> 
   const selected = new Set<string>();
   for (const s of sources)
     for (const t of selectedDataResourceTypes(JSON.parse(s.selectors))) selected.add(t);
+  return { typeOf, selected };
+}
+
+async function fillDataEventTypes(db: Db, integrationId: string): Promise<void> {
+  const { typeOf, selected } = await dataEventSelection(db, integrationId);
+  await insertRows(
+    db,
+    'sc_data_event_type',
+    [...typeOf].map(([action, type]) => ({
+      action_lower: action.toLowerCase(),
+      resource_type: type,
+    })),
+  );
   await insertRows(
     db,
     'sc_selected_type',

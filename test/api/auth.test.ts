@@ -171,8 +171,26 @@ const CASES: Case[] = [
 
 let t: TestApp;
 
+/**
+ * Everything the shared app logs, at the most verbose level, for the whole file: the last
+ * test checks that no token used anywhere in this file ever reached it.
+ */
+const appLog: string[] = [];
+const logStream = new Writable({
+  write(chunk, _enc, done) {
+    appLog.push(String(chunk));
+    done();
+  },
+});
+/** Every token this file sends or creates, valid or not. */
+const usedTokens = new Set<string>();
+
 beforeAll(async () => {
-  t = await buildTestApp({ seed: async (db) => void (await seedWorld(db)) });
+  t = await buildTestApp({
+    seed: async (db) => void (await seedWorld(db)),
+    logger: { stream: logStream, level: 'trace' },
+  });
+  for (const token of Object.values(t.tokens)) usedTokens.add(token);
 });
 
 afterAll(async () => {
@@ -253,6 +271,163 @@ describe('roles', () => {
   });
 });
 
+/** Values for the path parameters of the OpenAPI document (any value: auth comes first). */
+const PATH_VALUES: Record<string, string> = {
+  integrationId: 'prod',
+  assessmentId: 'prod-current',
+  principalId: P,
+  recommendationId: 'rec-1',
+  remediationId: 'rem-1',
+  tokenId: 'tok_0000000000000000',
+};
+
+interface SpecRoute {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+  path: string;
+  url: string;
+  body: boolean;
+  secured: boolean;
+}
+
+async function specRoutes(): Promise<SpecRoute[]> {
+  const doc = JSON.parse((await t.app.inject({ method: 'GET', url: '/docs/json' })).body) as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          security?: unknown[];
+          requestBody?: unknown;
+          parameters?: Array<{ in: string; name: string; required?: boolean }>;
+        }
+      >
+    >;
+  };
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const query = (op.parameters ?? [])
+        .filter((p) => p.in === 'query' && p.required)
+        .map((p) => `${p.name}=${p.name === 'format' ? 'json' : 'x'}`);
+      const url =
+        path.replace(/\{(\w+)\}/g, (_m, name: string) => PATH_VALUES[name] ?? 'x') +
+        (query.length ? `?${query.join('&')}` : '');
+      return {
+        method: method.toUpperCase() as SpecRoute['method'],
+        path,
+        url,
+        body: op.requestBody !== undefined,
+        secured: (op.security ?? []).length > 0,
+      };
+    }),
+  );
+}
+
+describe('every route of the OpenAPI document, enumerated from /docs/json', () => {
+  it('declares bearer security on every route but the health check', async () => {
+    const routes = await specRoutes();
+    expect(routes.length).toBeGreaterThan(20);
+    expect(routes.filter((r) => !r.secured).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v1/health',
+    ]);
+    const health = await t.app.inject({ method: 'GET', url: '/api/v1/health' });
+    expect(health.statusCode).toBe(200);
+  });
+
+  it('refuses no token, a malformed, unknown, tampered, expired or revoked token, and other schemes, with 401 on every secured route', async () => {
+    const expired = await createToken(t.db, {
+      name: 'expired-admin',
+      role: 'admin',
+      createdBy: 'test',
+      expiresAt: new Date(Date.now() - 60_000),
+    });
+    const revoked = await createToken(t.db, {
+      name: 'revoked-admin',
+      role: 'admin',
+      createdBy: 'test',
+    });
+    await t.db.exec('UPDATE api_token SET revoked_at = now() WHERE token_id = $id', {
+      id: revoked.info.tokenId,
+    });
+    const tampered = `${t.tokens.admin.slice(0, -2)}${t.tokens.admin.endsWith('AA') ? 'BB' : 'AA'}`;
+    const unknown = `tok_0123456789abcdef_${'Z'.repeat(43)}`;
+    for (const token of [expired.token, revoked.token, tampered, unknown]) usedTokens.add(token);
+    const variants: Array<[string, Record<string, string>, RegExp]> = [
+      ['no token', {}, /required/],
+      ['malformed', { authorization: 'Bearer not-a-token' }, /not valid/],
+      ['unknown', { authorization: `Bearer ${unknown}` }, /not valid/],
+      ['tampered', { authorization: `Bearer ${tampered}` }, /not valid/],
+      ['expired', { authorization: `Bearer ${expired.token}` }, /expired/],
+      ['revoked', { authorization: `Bearer ${revoked.token}` }, /revoked/],
+      ['basic', { authorization: 'Basic YWRtaW46YWRtaW4=' }, /not valid/],
+      ['token without scheme', { authorization: t.tokens.admin }, /not valid/],
+    ];
+    const audited = new Set(CASES.filter((c) => c.audit).map((c) => `${c.method} ${c.route}`));
+    for (const route of (await specRoutes()).filter((r) => r.secured)) {
+      for (const [variant, headers, message] of variants) {
+        const where = `${route.method} ${route.path} with ${variant}`;
+        const response = await t.app.inject({
+          method: route.method,
+          url: route.url,
+          headers: { ...headers, ...(route.body ? { 'content-type': 'application/json' } : {}) },
+          ...(route.body ? { payload: '{}' } : {}),
+        });
+        expect(response.statusCode, `${where}: ${response.body}`).toBe(401);
+        expect(JSON.parse(response.body), where).toMatchObject({
+          error: 'unauthorized',
+          message: expect.stringMatching(message),
+        });
+        expect(response.headers['www-authenticate'], where).toContain('Bearer');
+        const rows = await auditRows(String(response.headers['x-request-id']));
+        if (audited.has(`${route.method} ${route.path}`)) {
+          expect(rows, where).toHaveLength(1);
+          expect(rows[0], where).toMatchObject({
+            actor: 'anonymous',
+            role: null,
+            outcome: 'denied',
+          });
+        } else {
+          expect(rows, where).toEqual([]);
+        }
+      }
+    }
+  });
+
+  it('lets every role through authentication on every secured route (a role answer, never 401)', async () => {
+    for (const route of (await specRoutes()).filter((r) => r.secured)) {
+      // Read-only methods only: the mutations run in the role table above with real bodies.
+      if (route.method !== 'GET') continue;
+      for (const role of ALL) {
+        const response = await t.call(role, route.method, route.url);
+        expect(response.statusCode, `${role} ${route.method} ${route.url}`).not.toBe(401);
+      }
+    }
+  });
+});
+
+describe('report exports', () => {
+  it('audits every export, in every format, with who, what, the format and its size', async () => {
+    for (const format of ['csv', 'json', 'parquet', 'arrow', 'html']) {
+      for (const url of [
+        `/api/v1/assessments/prod-current/report?format=${format}`,
+        `/api/v1/integrations/prod/report?format=${format}`,
+      ]) {
+        const response = await t.call('auditor', 'GET', url);
+        expect(response.statusCode, `${url} ${response.body.slice(0, 200)}`).toBe(200);
+        const rows = await auditRows(String(response.headers['x-request-id']));
+        expect(rows, url).toHaveLength(1);
+        expect(rows[0]).toMatchObject({
+          action: 'report.export',
+          role: 'auditor',
+          target: 'prod-current',
+          outcome: 'success',
+        });
+        const details = JSON.parse(String(rows[0]!.details)) as Record<string, unknown>;
+        expect(details).toMatchObject({ status: 200, format, bytes: response.rawPayload.length });
+      }
+    }
+  });
+});
+
 describe('tokens', () => {
   it('stores only the SHA-256 of the secret and prints the token once', async () => {
     const { token, info } = await createToken(t.db, {
@@ -281,6 +456,7 @@ describe('tokens', () => {
       id: revoked.info.tokenId,
     });
     const tampered = `${t.tokens.admin.slice(0, -1)}${t.tokens.admin.endsWith('A') ? 'B' : 'A'}`;
+    for (const tok of [expired.token, revoked.token, tampered]) usedTokens.add(tok);
     const cases: Array<[string, RegExp]> = [
       [expired.token, /expired/],
       [revoked.token, /revoked/],
@@ -316,6 +492,7 @@ describe('tokens', () => {
       token: string;
       info: { tokenId: string; expiresAt: string };
     };
+    usedTokens.add(token);
     expect(new Date(info.expiresAt).getTime() - Date.now()).toBeGreaterThan(3_500_000);
     const me = await t.app.inject({
       method: 'GET',
@@ -362,5 +539,23 @@ describe('tokens', () => {
     expect(log).toContain('/api/v1/me');
     expect(log).not.toContain(logged.tokens.admin.slice(21));
     expect(log).not.toContain(logged.tokens.admin);
+  });
+
+  it('wrote no token, valid or not, to the log or the audit log in this whole file', async () => {
+    const log = appLog.join('');
+    // The log is real: requests were logged, with the header redacted.
+    expect(log).toContain('"authorization":"[redacted]"');
+    expect(log).toContain('/api/v1/tokens');
+    const audit = JSON.stringify(await t.db.all('SELECT * FROM audit_log'));
+    expect(usedTokens.size).toBeGreaterThan(8);
+    for (const token of usedTokens) {
+      const secret = token.slice(21);
+      expect(log.includes(token), `token ${token.slice(0, 21)} in the log`).toBe(false);
+      expect(audit.includes(token), `token ${token.slice(0, 21)} in audit_log`).toBe(false);
+      if (secret.length >= 20) {
+        expect(log.includes(secret), `secret of ${token.slice(0, 21)} in the log`).toBe(false);
+        expect(audit.includes(secret), `secret of ${token.slice(0, 21)} in audit_log`).toBe(false);
+      }
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SORT_NAMES } from '../../api/principals.ts';
+import { SORT_NAMES, toListItem } from '../../api/principals.ts';
+import { principalItem } from '../../api/routes/principals.ts';
 import { buildTestApp, enc, type TestApp } from './helpers.ts';
 import {
   CURRENT,
@@ -103,6 +104,20 @@ describe('principals list', () => {
       unusedLevels: ['ADMIN'],
     });
     expect(typeof page.items[0]!.lastUsedAt).toBe('string');
+  });
+
+  it('sends each item exactly as its row reads, with every field of the response schema', async () => {
+    const page = await get<Page>('/api/v1/principals?limit=500&sort=arn&order=asc');
+    expect(page.items).toHaveLength(66);
+    const rows = await t.db.all(
+      `SELECT * FROM principal_list WHERE assessment_id IN ($a, $b) ORDER BY principal_id ASC, row_no ASC`,
+      { a: CURRENT, b: GCP_CURRENT },
+    );
+    expect(page.items).toEqual(rows.map(toListItem));
+    const fields = Object.keys(principalItem.properties).sort();
+    for (const item of page.items) expect(Object.keys(item).sort()).toEqual(fields);
+    expect(page.items.some((i) => i.ignored)).toBe(true);
+    expect(page.items.some((i) => i.name === 'Admin"Quoted\\Role')).toBe(true);
   });
 
   it('pages through everything exactly once with a stable order and a constant total', async () => {

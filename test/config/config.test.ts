@@ -26,13 +26,24 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('config validation', () => {
-  it.each(badConfigs)(
+  // `expected`: the schema's issue lines; `message`: what a file that is not even a YAML or
+  // JSON value says instead.
+  it.each(
+    badConfigs as Array<{ name: string; input: string; expected?: string[]; message?: string }>,
+  )(
     'rejects $name with the offending path and what was expected',
-    ({ name, input, expected }) => {
-      const file = writeConfig(`${name.replaceAll(' ', '-')}.yaml`, input);
+    ({ name, input, expected, message }) => {
+      const file = writeConfig(`${name.replaceAll(/[^a-z0-9-]+/gi, '-')}.yaml`, input);
       const err = errorOf(() => loadConfig(file));
+      if (message !== undefined) {
+        expect(err.message).toContain(message);
+        expect(err.message).toContain(file);
+        expect(err.message).not.toMatch(/:$|column \d+:.*column \d+/);
+        return;
+      }
       const issues = err.details.issues as string[];
-      for (const line of expected) expect(issues).toContain(line);
+      for (const line of expected ?? []) expect(issues).toContain(line);
+      expect(expected?.length).toBeGreaterThan(0);
       expect(err.message).toContain('is invalid');
     },
   );

@@ -6,12 +6,13 @@ import type { Db } from '../../../model/db.ts';
 import { RECORD_COLUMNS_MAP, WRAPPED_COLUMNS_MAP } from './columns.ts';
 
 /**
- * CloudTrail aggregation: DuckDB reads a batch of staged log objects and aggregates them
- * straight into usage_daily, identity_usage, identity_login and log_coverage, and records
- * every object in the ingest_object ledger — all in one transaction, so a crash never leaves
- * half a batch counted and a re-run never counts an object twice. Events are never held as
- * JS objects; only the distinct (eventSource, eventName) pairs of a batch reach TypeScript,
- * for the event→action mapper.
+ * CloudTrail aggregation: DuckDB reads a batch of staged log objects in one pass that
+ * aggregates them at every grain the usage tables need (a small ct_agg table, never one row
+ * per record), then merges that into usage_daily, identity_usage, identity_login and
+ * log_coverage and records every object in the ingest_object ledger with one statement — all
+ * in one transaction, so a crash never leaves half a batch counted and a re-run never counts
+ * an object twice. Events are never held as JS objects; only the distinct (eventSource,
+ * eventName) pairs of a batch reach TypeScript, for the event→action mapper.
  */
 
 const SQL_DIR = join(import.meta.dirname, 'sql');
@@ -110,9 +111,10 @@ function isDataError(err: unknown): boolean {
   return DATA_ERROR.test(errorMessage(err));
 }
 
-async function stage(db: Db, objects: StagedObject[]): Promise<void> {
+/** Read and aggregate a batch into ct_agg (see sql/aggregate_batch.sql). */
+async function aggregate(db: Db, objects: StagedObject[]): Promise<void> {
   const { text, params } = recordSource(objects);
-  await db.exec(sql('stage_batch').replace('{{records}}', text), params);
+  await db.exec(sql('aggregate_batch').replace('{{records}}', text), params);
 }
 
 const WRONG_SHAPE =
@@ -151,7 +153,7 @@ async function ingestChunk(
 ): Promise<void> {
   if (objects.length === 0) return;
   try {
-    await stage(ctx.db, objects);
+    await aggregate(ctx.db, objects);
   } catch (err) {
     // Only errors about the data reject objects; a bug in our SQL must fail loudly instead of
     // rejecting every object.
@@ -166,10 +168,37 @@ async function ingestChunk(
     return;
   }
   try {
-    await aggregateStaged(ctx, objects, result);
+    // Valid JSON that is not CloudTrail shows up as records without any CloudTrail field: such
+    // objects are rejected and the batch aggregated again without them (rare, so exactness
+    // wins over speed here).
+    const wrong = await ctx.db.all<{ object_path: string }>(
+      "SELECT object_path FROM ct_agg WHERE grouping_set = 'object' AND shaped = 0",
+    );
+    if (wrong.length) {
+      const bad = new Set(wrong.map((w) => w.object_path));
+      await rejectObjects(
+        ctx,
+        objects.filter((o) => bad.has(o.path)).map((object) => ({ object, error: WRONG_SHAPE })),
+        result,
+      );
+      await ingestChunk(
+        ctx,
+        objects.filter((o) => !bad.has(o.path)),
+        result,
+      );
+      return;
+    }
+    await mergeAggregates(ctx, objects, result);
   } finally {
-    await ctx.db.exec('DROP TABLE IF EXISTS ct_batch');
+    await ctx.db.exec('DROP TABLE IF EXISTS ct_agg');
   }
+}
+
+interface LedgerEntry {
+  object: StagedObject;
+  status: 'ok' | 'rejected';
+  records: number | null;
+  error: string | null;
 }
 
 async function rejectObjects(
@@ -178,40 +207,29 @@ async function rejectObjects(
   result: BatchResult,
 ): Promise<void> {
   if (rejections.length === 0) return;
-  await ctx.db.transaction(async (tx) => {
-    for (const r of rejections) await recordObject(tx, ctx, r.object, 'rejected', null, r.error);
-  });
+  await ctx.db.transaction((tx) =>
+    recordObjects(
+      tx,
+      ctx,
+      rejections.map((r) => ({
+        object: r.object,
+        status: 'rejected',
+        records: null,
+        error: r.error,
+      })),
+    ),
+  );
   result.objectsRejected += rejections.length;
   result.rejected.push(...rejections.map((r) => ({ key: r.object.key, error: r.error })));
 }
 
-async function aggregateStaged(
+async function mergeAggregates(
   ctx: BatchContext,
   objects: StagedObject[],
   result: BatchResult,
 ): Promise<void> {
-  const { db } = ctx;
-  // Valid JSON that is not CloudTrail shows up as all-NULL records.
-  const wrong = await db.all<{ object_path: string }>(
-    `SELECT object_path FROM ct_batch GROUP BY object_path
-     HAVING count(*) FILTER (WHERE event_source IS NOT NULL OR event_name IS NOT NULL OR event_time IS NOT NULL) = 0`,
-  );
-  const bad = new Set(wrong.map((w) => w.object_path));
-  const staged = objects.filter((o) => !bad.has(o.path));
-  if (bad.size) {
-    await db.exec('DELETE FROM ct_batch WHERE list_contains($bad, object_path)', {
-      bad: listValue([...bad]),
-    });
-    await rejectObjects(
-      ctx,
-      objects.filter((o) => bad.has(o.path)).map((object) => ({ object, error: WRONG_SHAPE })),
-      result,
-    );
-  }
-  if (staged.length === 0) return;
   const base = { integration_id: ctx.integrationId, source: ctx.source };
-
-  await db.transaction(async (tx) => {
+  await ctx.db.transaction(async (tx) => {
     const pairs = await tx.all<{
       event_source: string;
       event_name: string;
@@ -265,55 +283,54 @@ async function aggregateStaged(
     await tx.exec(sql('merge_unmapped'), { integration_id: ctx.integrationId });
 
     const perObject = await tx.all<{ object_path: string; records: number; unattributed: number }>(
-      `SELECT object_path, count(*) AS records, count(*) FILTER (WHERE principal_id IS NULL) AS unattributed
-       FROM ct_batch GROUP BY object_path`,
+      "SELECT object_path, calls AS records, unattributed FROM ct_agg WHERE grouping_set = 'object'",
     );
     const counts = new Map(perObject.map((r) => [r.object_path, r]));
     let records = 0;
     let unattributed = 0;
-    for (const o of staged) {
-      const c = counts.get(o.path);
+    const entries: LedgerEntry[] = objects.map((object) => {
+      const c = counts.get(object.path);
       records += c?.records ?? 0;
       unattributed += c?.unattributed ?? 0;
-      await recordObject(tx, ctx, o, 'ok', c?.records ?? 0, null);
-    }
+      return { object, status: 'ok', records: c?.records ?? 0, error: null };
+    });
+    await recordObjects(tx, ctx, entries);
     result.records += records;
     result.unattributed += unattributed;
-    result.objectsOk += staged.length;
+    result.objectsOk += objects.length;
   });
 }
 
-async function recordObject(
-  db: Db,
-  ctx: BatchContext,
-  o: StagedObject,
-  status: 'ok' | 'rejected',
-  records: number | null,
-  error: string | null,
-): Promise<void> {
-  await db.exec(
-    `INSERT INTO ingest_object (integration_id, source, object_key, etag, size_bytes, account_id, region, day,
-                                records, status, error, assessment_id, ingested_at)
-     VALUES ($integration_id, $source, $key, $etag, $size, $account, $region, $day::DATE, $records, $status, $error,
-             $assessment_id, now())
-     ON CONFLICT DO UPDATE SET etag = excluded.etag, size_bytes = excluded.size_bytes, records = excluded.records,
-       status = excluded.status, error = excluded.error, assessment_id = excluded.assessment_id,
-       ingested_at = excluded.ingested_at`,
-    {
-      integration_id: ctx.integrationId,
-      source: ctx.source,
-      key: o.key,
-      etag: o.etag ?? null,
-      size: o.sizeBytes ?? null,
-      account: o.accountId ?? null,
-      region: o.region ?? null,
-      day: o.day ?? null,
-      records,
-      status,
-      error,
-      assessment_id: ctx.assessmentId,
-    },
+/** Record a batch's objects in the ledger with one statement (inside the caller's transaction). */
+async function recordObjects(tx: Db, ctx: BatchContext, entries: LedgerEntry[]): Promise<void> {
+  await tx.exec(
+    `CREATE OR REPLACE TEMP TABLE ct_ledger (object_key VARCHAR, etag VARCHAR, size_bytes BIGINT,
+       account_id VARCHAR, region VARCHAR, day VARCHAR, records BIGINT, status VARCHAR, error VARCHAR)`,
   );
+  await tx.append('ct_ledger', (a) => {
+    const text = (value: string | null | undefined) =>
+      value == null ? a.appendNull() : a.appendVarchar(value);
+    const int = (value: number | null | undefined) =>
+      value == null ? a.appendNull() : a.appendBigInt(BigInt(value));
+    for (const { object: o, status, records, error } of entries) {
+      text(o.key);
+      text(o.etag);
+      int(o.sizeBytes);
+      text(o.accountId);
+      text(o.region);
+      text(o.day);
+      int(records);
+      text(status);
+      text(error);
+      a.endRow();
+    }
+  });
+  await tx.exec(sql('record_objects'), {
+    integration_id: ctx.integrationId,
+    source: ctx.source,
+    assessment_id: ctx.assessmentId,
+  });
+  await tx.exec('DROP TABLE ct_ledger');
 }
 
 /** The objects not yet ingested ok (new keys, changed etags, and earlier rejections to retry). */

@@ -15,7 +15,7 @@ import { errorMessage } from '../../../lib/errors.ts';
 import type { Db } from '../../../model/db.ts';
 import { paginate } from '../../paginate.ts';
 import type { BatchContext, BatchResult, StagedObject } from './aggregate.ts';
-import { ingestLogBatch } from './aggregate.ts';
+import { ingestLogBatch, pendingObjects } from './aggregate.ts';
 
 /**
  * CloudTrail from the trail's S3 bucket: list only the day prefixes the window needs per
@@ -217,7 +217,59 @@ export async function ingestObjects(
     if (ready.length) ingest(ready);
   }
   await ingestChain;
+  await recordDownloadErrors(
+    options.batch,
+    objects,
+    totals.downloadErrors.map((e) => e.key),
+    new Map(totals.downloadErrors.map((e) => [e.key, e.error])),
+  );
   return totals;
+}
+
+/**
+ * Objects that could not be downloaded (denied, server errors after the SDK's retries) go in
+ * the ledger as rejected with the error, like unreadable ones, so the ledger accounts for every
+ * object listed and the next run retries them. An object already ingested ok stays ok.
+ */
+async function recordDownloadErrors(
+  ctx: Omit<BatchContext, 'source'>,
+  objects: ObjectRef[],
+  failedKeys: string[],
+  errors: Map<string, string>,
+): Promise<void> {
+  if (failedKeys.length === 0) return;
+  const failed = new Set(failedKeys);
+  const refs = await pendingObjects(
+    ctx.db,
+    ctx.integrationId,
+    SOURCE,
+    objects.filter((o) => failed.has(o.key)),
+  );
+  await ctx.db.transaction(async (tx) => {
+    for (const o of refs) {
+      await tx.exec(
+        `INSERT INTO ingest_object (integration_id, source, object_key, etag, size_bytes, account_id, region, day,
+                                    records, status, error, assessment_id, ingested_at)
+         VALUES ($integration_id, $source, $key, $etag, $size, $account, $region, $day::DATE, NULL, 'rejected',
+                 $error, $assessment_id, now())
+         ON CONFLICT DO UPDATE SET etag = excluded.etag, size_bytes = excluded.size_bytes, records = NULL,
+           status = 'rejected', error = excluded.error, assessment_id = excluded.assessment_id,
+           ingested_at = excluded.ingested_at`,
+        {
+          integration_id: ctx.integrationId,
+          source: SOURCE,
+          key: o.key,
+          etag: o.etag,
+          size: o.sizeBytes,
+          account: o.accountId,
+          region: o.region,
+          day: o.day,
+          error: `GetObject failed: ${errors.get(o.key) ?? 'unknown error'}`,
+          assessment_id: ctx.assessmentId,
+        },
+      );
+    }
+  });
 }
 
 /** Record that a day prefix was listed completely. */

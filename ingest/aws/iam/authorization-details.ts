@@ -123,11 +123,27 @@ export function toIso(value: Date | string): string {
   return new Date(parsed).toISOString();
 }
 
-/** IAM returns policy documents URL-encoded; the CLI and our imports give objects. */
+/**
+ * IAM returns policy documents URL-encoded; the CLI and our imports give objects. A document
+ * that does not decode is kept as its text: the policy parser then records why it was left out
+ * (policy.parse_error), and one bad document never costs the rest of the account.
+ */
 export function decodePolicyDocument(doc: string | Record<string, unknown>): unknown {
   if (typeof doc !== 'string') return doc;
-  const text = doc.trimStart().startsWith('{') ? doc : decodeURIComponent(doc);
-  return JSON.parse(text) as unknown;
+  try {
+    const text = doc.trimStart().startsWith('{') ? doc : decodeURIComponent(doc);
+    return JSON.parse(text) as unknown;
+  } catch {
+    return doc;
+  }
+}
+
+/**
+ * The value for a JSON column. insertRows takes a string as JSON text, so a document kept as
+ * undecodable text is stored as a JSON string (and read back as that text).
+ */
+function storedDocument(decoded: unknown): unknown {
+  return typeof decoded === 'string' ? JSON.stringify(decoded) : decoded;
 }
 
 /** Length of a document without whitespace, as AWS counts it against its size limits. */
@@ -214,7 +230,7 @@ export function transformAuthorizationDetails(
       kind: 'inline',
       name,
       version_id: null,
-      document: decoded,
+      document: storedDocument(decoded),
       size_chars: policySize(decoded),
       parse_error: null,
     });
@@ -240,7 +256,7 @@ export function transformAuthorizationDetails(
       kind: awsManaged ? 'aws-managed' : 'customer-managed',
       name: p.PolicyName,
       version_id: version.VersionId ?? p.DefaultVersionId ?? null,
-      document: decoded,
+      document: storedDocument(decoded),
       size_chars: policySize(decoded),
       parse_error: null,
     });
@@ -347,7 +363,7 @@ export function transformAuthorizationDetails(
       last_used_source: lastUsed ? 'RoleLastUsed' : null,
       tags,
       boundary_policy_id: boundaryArn,
-      trust_policy: trust,
+      trust_policy: storedDocument(trust),
       service_linked: (r.Path ?? '').startsWith('/aws-service-role/'),
       console_access: null,
       mfa_enabled: null,

@@ -43,7 +43,7 @@ describe('CloudTrail event mapping', () => {
     {
       source: 'lambda.amazonaws.com',
       name: 'CreateFunction20150331',
-      actions: ['lambda:CreateFunction', 'iam:PassRole'],
+      actions: ['lambda:CreateFunction'],
     },
     {
       source: 'kms.amazonaws.com',

@@ -3,20 +3,20 @@
 INSERT INTO usage_daily BY NAME
 SELECT
   $integration_id AS integration_id,
-  b.principal_id,
+  a.principal_id,
   m.action,
-  b.day,
-  b.account_id,
-  count(*) AS calls,
-  count(*) FILTER (WHERE b.is_error) AS errors,
-  count(*) FILTER (WHERE b.is_denied) AS denied,
-  min(b.event_time) AS first_seen,
-  max(b.event_time) AS last_seen,
+  a.day,
+  a.account_id,
+  sum(a.calls)::BIGINT AS calls,
+  sum(a.errors)::BIGINT AS errors,
+  sum(a.denied)::BIGINT AS denied,
+  min(a.first_seen) AS first_seen,
+  max(a.last_seen) AS last_seen,
   $source AS source
-FROM ct_batch b
-JOIN ct_event_map m ON m.event_source = b.event_source AND m.event_name = b.event_name
-WHERE b.principal_id IS NOT NULL AND b.event_time IS NOT NULL AND b.account_id IS NOT NULL
-GROUP BY b.principal_id, m.action, b.day, b.account_id
+FROM ct_agg a
+JOIN ct_event_map m ON m.event_source = a.event_source AND m.event_name = a.event_name
+WHERE a.grouping_set = 'usage' AND a.principal_id IS NOT NULL AND a.day IS NOT NULL AND a.account_id IS NOT NULL
+GROUP BY a.principal_id, m.action, a.day, a.account_id
 ON CONFLICT DO UPDATE SET
   calls = usage_daily.calls + excluded.calls,
   errors = usage_daily.errors + excluded.errors,

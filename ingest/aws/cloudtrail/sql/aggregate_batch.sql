@@ -1,0 +1,110 @@
+-- One pass over a batch of CloudTrail records: DuckDB reads the objects and aggregates them
+-- at once into every grain the usage tables need, so no record is ever materialized. The
+-- record source below is filled in by aggregate.ts (wrapped Records objects and/or bare
+-- arrays, file lists bound). `grouping_set` names the grain of each row:
+--   object    per object: records, unattributed records, records that look like CloudTrail
+--   usage     principal x event x day x account (usage_daily, the event pairs for the mapper)
+--   identity  principal x acting identity x day (identity_usage)
+--   session   principal x identity x session creation time (SessionStart logins)
+--   console   principal x identity x console sign-in time (ConsoleLogin logins)
+--   coverage  account x region x day (log_coverage)
+CREATE OR REPLACE TEMP TABLE ct_agg AS
+WITH r AS (
+  {{records}}
+),
+typed AS (
+  SELECT
+    object_path,
+    try_cast(eventTime AS TIMESTAMPTZ) AS event_time,
+    eventSource AS event_source,
+    eventName AS event_name,
+    coalesce(awsRegion, 'unknown') AS region,
+    sourceIPAddress AS source_ip,
+    userAgent AS user_agent,
+    errorCode AS error_code,
+    coalesce(recipientAccountId, userIdentity.accountId) AS account_id,
+    coalesce(eventCategory = 'Data' OR managementEvent = false, false) AS is_data_event,
+    userIdentity.type AS identity_type_raw,
+    -- The same rule as the Athena aggregation: a session counts against the role or user that
+    -- issued it; anything else (AWS services, anonymous, SAML/web-identity sign-in calls) is
+    -- not attributable to a principal.
+    CASE
+      WHEN userIdentity.type IN ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
+        THEN coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn)
+    END AS principal_id,
+    CASE
+      WHEN userIdentity.type = 'AssumedRole' THEN split_part(userIdentity.principalId, ':', 2)
+      WHEN userIdentity.type = 'FederatedUser' THEN regexp_extract(userIdentity.arn, 'federated-user/(.+)$', 1)
+      WHEN userIdentity.type = 'IAMUser' THEN userIdentity.userName
+      WHEN userIdentity.type = 'Root' THEN 'root'
+    END AS session_name,
+    userIdentity.sessionContext.sessionIssuer.userName AS issuer_name,
+    userIdentity.sessionContext.webIdFederationData IS NOT NULL
+      AND userIdentity.sessionContext.webIdFederationData::VARCHAR NOT IN ('{}', 'null') AS web_identity,
+    try_cast(userIdentity.sessionContext.attributes.creationDate AS TIMESTAMPTZ) AS session_created,
+    sessionCredentialFromConsole = 'true' AS from_console,
+    eventName = 'ConsoleLogin' AND json_extract_string(responseElements, '$.ConsoleLogin') = 'Success' AS console_login,
+    -- Valid JSON that is not CloudTrail reads as records without any of these.
+    eventSource IS NOT NULL OR eventName IS NOT NULL OR eventTime IS NOT NULL AS shaped
+  FROM r
+),
+classified AS (
+  SELECT
+    *,
+    CAST(event_time AS DATE) AS day,
+    CASE WHEN console_login THEN event_time END AS console_at,
+    CASE
+      WHEN identity_type_raw = 'Root' THEN 'root'
+      WHEN identity_type_raw = 'FederatedUser' THEN 'federated'
+      WHEN identity_type_raw = 'IAMUser' AND (from_console OR console_login) THEN 'console'
+      WHEN identity_type_raw = 'IAMUser' THEN 'iam-user'
+      WHEN issuer_name LIKE 'AWSReservedSSO\_%' ESCAPE '\' THEN 'sso'
+      WHEN web_identity THEN 'web-identity'
+      WHEN regexp_matches(session_name, '^i-[0-9a-f]{8,17}$') THEN 'instance'
+      WHEN user_agent LIKE '%AWS_Lambda%' OR user_agent LIKE '%lambda.amazonaws.com%' THEN 'function'
+      WHEN session_name LIKE '%@%' THEN 'saml'
+      WHEN from_console THEN 'console'
+      ELSE 'session'
+    END AS identity_type
+  FROM typed
+),
+kinds AS (
+  SELECT
+    *,
+    CASE WHEN identity_type IN ('root', 'federated', 'console', 'sso', 'saml') THEN 'human'
+         WHEN identity_type = 'iam-user' AND (user_agent ILIKE '%aws-cli%' OR user_agent ILIKE 'Mozilla%') THEN 'human'
+         ELSE 'machine' END AS identity_kind
+  FROM classified
+)
+SELECT
+  CASE
+    WHEN GROUPING(object_path) = 0 THEN 'object'
+    WHEN GROUPING(event_source) = 0 THEN 'usage'
+    WHEN GROUPING(identity_type) = 0 THEN 'identity'
+    WHEN GROUPING(session_created) = 0 THEN 'session'
+    WHEN GROUPING(console_at) = 0 THEN 'console'
+    ELSE 'coverage'
+  END AS grouping_set,
+  object_path, principal_id, event_source, event_name, day, account_id, region,
+  session_name, identity_kind, identity_type, session_created, console_at,
+  count(*) AS calls,
+  count(*) FILTER (WHERE principal_id IS NULL) AS unattributed,
+  count(*) FILTER (WHERE shaped) AS shaped,
+  count(*) FILTER (WHERE error_code IS NOT NULL) AS errors,
+  count(*) FILTER (WHERE error_code IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation', 'UnauthorizedAccess', 'AuthorizationError', 'Forbidden')) AS denied,
+  min(event_time) AS first_seen,
+  max(event_time) AS last_seen,
+  arg_max(user_agent, event_time) AS last_user_agent,
+  arg_max(source_ip, event_time) AS last_source_ip,
+  arg_min(user_agent, event_time) AS first_user_agent,
+  arg_min(source_ip, event_time) AS first_source_ip,
+  bool_or(is_data_event) AS data_events
+FROM kinds
+GROUP BY GROUPING SETS (
+  (object_path),
+  (principal_id, event_source, event_name, day, account_id),
+  (principal_id, session_name, identity_kind, identity_type, day),
+  (principal_id, session_name, session_created),
+  (principal_id, session_name, console_at),
+  (account_id, region, day)
+)
