@@ -217,6 +217,13 @@ describe('dashboard in a real browser', () => {
     expect(new Set(statuses)).toEqual(new Set(['dormant']));
     await shot(page, '02-widget-filter');
 
+    // The view is in the address: a reload (same tab, same token) shows the same principals.
+    expect(new URL(page.url()).searchParams.get('filter')).toBe(dormant.filter);
+    await page.reload();
+    await showing(page, dormant.filter);
+    expect(await page.locator('#filter-input').inputValue()).toBe(dormant.filter);
+    await expectTotal(page, dormant.count);
+
     await page.locator('[data-widget="dormant-principals"]').click();
     await showing(page, '');
     await expectTotal(page, all);

@@ -7,6 +7,7 @@ import { sameFilter } from './filter-parts.ts';
 import { AssessmentHeader, type Scope } from './header.tsx';
 import { PrincipalsTable, type SortState } from './table.tsx';
 import type { Me, PrincipalItem, PrincipalPage, WidgetsAnswer } from './types.ts';
+import { readView, writeView } from './view-state.ts';
 import { Widgets } from './widgets.tsx';
 
 export function App() {
@@ -97,15 +98,17 @@ function TokenForm(props: { problem: string | null; onToken: (token: string) => 
   );
 }
 
-const DEFAULT_SORT: SortState = { sort: 'risk', order: 'desc' };
-
 function Dashboard(props: { me: Me; onSignOut: () => void }) {
-  const [scope, setScope] = useState<Scope>({ integrationId: null, assessmentId: null });
-  const [filter, setFilter] = useState('');
+  const [initial] = useState(() => readView(window.location.search));
+  const [scope, setScope] = useState<Scope>({
+    integrationId: initial.integrationId,
+    assessmentId: initial.assessmentId,
+  });
+  const [filter, setFilter] = useState(initial.filter);
   const [filterError, setFilterError] = useState<ApiFailure | null>(null);
-  const [sort, setSort] = useState<SortState>(DEFAULT_SORT);
-  const [offset, setOffset] = useState(0);
-  const [limit, setLimit] = useState(50);
+  const [sort, setSort] = useState<SortState>({ sort: initial.sort, order: initial.order });
+  const [offset, setOffset] = useState(initial.offset);
+  const [limit, setLimit] = useState(initial.limit);
   const [page, setPage] = useState<PrincipalPage | null>(null);
   const [pageError, setPageError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
@@ -160,6 +163,13 @@ function Dashboard(props: { me: Me; onSignOut: () => void }) {
     offset,
     version,
   ]);
+
+  useEffect(() => {
+    const search = writeView({ ...scope, filter, ...sort, offset, limit });
+    if (search !== window.location.search) {
+      history.replaceState(null, '', `${window.location.pathname}${search}`);
+    }
+  }, [scope.integrationId, scope.assessmentId, filter, sort.sort, sort.order, offset, limit]);
 
   const applyFilter = useCallback((text: string) => {
     setFilter(text.trim());
