@@ -457,6 +457,29 @@ describe('dashboard in a real browser', () => {
     }
   });
 
+  it('gives an auditor a read-only page: no Ignore, no Remediate', async () => {
+    const { token } = await createToken(demo.db, {
+      name: 'dashboard auditor',
+      role: 'auditor',
+      createdBy: 'test',
+    });
+    const auditor = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await newPage(auditor);
+      await p.goto(`${url}/#token=${token}`);
+      await p.locator('.principals-table tbody tr').first().waitFor();
+      expect(await p.locator('.topbar .role').textContent()).toBe('auditor');
+      expect(await p.locator('.row-actions button').count()).toBe(0);
+      await openTarget(p);
+      const card = p.locator('.rec[data-kind="dormant-principal"]');
+      await card.getByRole('button', { name: /How to fix/ }).click();
+      await card.locator('[data-option="quarantine"]').waitFor();
+      expect(await p.getByRole('button', { name: /Remediate/ }).count()).toBe(0);
+    } finally {
+      await auditor.close();
+    }
+  });
+
   it('loads nothing from outside the server', () => {
     expect(foreignRequests).toEqual([]);
   });

@@ -243,6 +243,7 @@ function Dashboard(props: { me: Me; onSignOut: () => void }) {
             onOpen={open}
             canIgnore={canIgnore}
             onChanged={() => setVersion((v) => v + 1)}
+            noAssessment={page !== null && page.scope.length === 0}
           />
         </section>
       </main>

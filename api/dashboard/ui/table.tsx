@@ -47,6 +47,8 @@ export function PrincipalsTable(props: {
   onOpen: (item: PrincipalItem) => void;
   canIgnore: boolean;
   onChanged: () => void;
+  /** The scope has no finished assessment (a new installation). */
+  noAssessment: boolean;
 }) {
   const [ignoring, setIgnoring] = useState<PrincipalItem | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -130,7 +132,9 @@ export function PrincipalsTable(props: {
           {page && page.items.length === 0 ? (
             <tr>
               <td colSpan={COLUMNS.length} class="empty">
-                No principal matches this filter.
+                {props.noAssessment
+                  ? 'No assessment has finished yet: run one (access-discovery assess) or wait for the schedule.'
+                  : 'No principal matches this filter.'}
               </td>
             </tr>
           ) : null}

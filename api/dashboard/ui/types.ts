@@ -105,6 +105,7 @@ export interface PrincipalPage {
   order: string;
   limit: number;
   offset: number;
+  scope: ScopeEntry[];
   items: PrincipalItem[];
 }
 
