@@ -274,7 +274,12 @@ describe('dashboard in a real browser', () => {
 
   it('shows a filter error inline, at the position the server names', async () => {
     const before = await pagerTotal(page);
-    await typeFilter(page, 'tier = "critcal"');
+    // "/" focuses the filter box from anywhere on the page.
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter-input');
+    await page.keyboard.type('tier = "critcal"');
+    await page.keyboard.press('Enter');
 
     const error = page.locator('.filter-error');
     await error.waitFor();

@@ -171,6 +171,20 @@ function Dashboard(props: { me: Me; onSignOut: () => void }) {
     }
   }, [scope.integrationId, scope.assessmentId, filter, sort.sort, sort.order, offset, limit]);
 
+  useEffect(() => {
+    // "/" jumps to the filter box, as in many list views, unless the user is typing somewhere.
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target?.closest('input, textarea, select, [contenteditable="true"]');
+      if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        document.getElementById('filter-input')?.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
   const applyFilter = useCallback((text: string) => {
     setFilter(text.trim());
     setOffset(0);

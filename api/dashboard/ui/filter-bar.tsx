@@ -82,7 +82,7 @@ export function FilterBar(props: {
           autocomplete="off"
           list="filter-examples"
           value={draft}
-          placeholder='e.g. tier >= "high" and last_used < "90d"'
+          placeholder='Press / to filter, e.g. tier >= "high" and last_used < "90d"'
           aria-invalid={props.error !== null}
           aria-describedby={props.error ? errorId : undefined}
           onInput={(e) => {
