@@ -228,6 +228,50 @@ describe('AWS organization ingestion through the fixture cloud', () => {
     }
   });
 
+  it('leaves an excluded account out: no inventory, no principals, no log objects', async () => {
+    const db = await memoryDb();
+    try {
+      const result = await assess(db, configFor(cloud.url, { excludeAccountIds: [DEV] }));
+      expect(result.errors).toEqual([]);
+      expect(result.status).toBe('succeeded');
+      const dev = await db.one<{ inventory_status: string; inventory_error: string }>(
+        'SELECT inventory_status, inventory_error FROM account WHERE assessment_id = $a AND account_id = $id',
+        { a: result.assessmentId, id: DEV },
+      );
+      expect(dev).toEqual({
+        inventory_status: 'excluded',
+        inventory_error: 'excluded by config (excludeAccountIds)',
+      });
+      expect(
+        await db.scalar<number>(
+          'SELECT count(*) FROM principal WHERE assessment_id = $a AND account_id = $id',
+          { a: result.assessmentId, id: DEV },
+        ),
+      ).toBe(0);
+      expect(
+        await db.scalar<number>(
+          'SELECT count(*) FROM principal WHERE assessment_id = $a AND account_id = $id',
+          { a: result.assessmentId, id: PROD },
+        ),
+      ).toBeGreaterThan(0);
+      const keys = (
+        await db.all<{ object_key: string }>('SELECT object_key FROM ingest_object')
+      ).map((r) => r.object_key);
+      expect(keys.filter((k) => k.includes(`/${DEV}/`))).toEqual([]);
+      const others = world.keys.filter(
+        (k) => k.includes('/CloudTrail/') && !k.includes(`/${DEV}/`),
+      );
+      expect(keys.sort()).toEqual(others.sort());
+      expect(
+        await db.scalar<number>('SELECT count(*) FROM usage_daily WHERE account_id = $id', {
+          id: DEV,
+        }),
+      ).toBe(0);
+    } finally {
+      db.closeAll();
+    }
+  });
+
   it('reads usage through Athena pushdown with the same totals as the S3 path', async () => {
     const db = await memoryDb();
     try {
