@@ -583,4 +583,84 @@ describe('fault matrix: every injected fault, on one account and on several', ()
       db.closeAll();
     }
   });
+
+  describe('with usage read through Athena', () => {
+    let athenaConfig: Config;
+    beforeAll(() => {
+      const raw = fixtureConfig(manifest, cloud.url, { database: ':memory:', gcp: false });
+      const [aws] = raw.integrations as Array<Record<string, unknown>>;
+      raw.integrations = [
+        {
+          ...aws,
+          usageSource: 'athena',
+          athena: { database: 'cloudtrail', table: 'org_trail', workgroup: 'primary' },
+        },
+      ];
+      athenaConfig = parseConfig(raw);
+    });
+
+    async function usageByAccount(db: Db): Promise<Record<string, number>> {
+      const rows = await db.all<{ account_id: string; calls: number }>(
+        `SELECT account_id, sum(calls)::BIGINT AS calls FROM usage_daily
+         WHERE integration_id = $i GROUP BY account_id ORDER BY account_id`,
+        { i: AWS },
+      );
+      return Object.fromEntries(rows.map((r) => [r.account_id, Number(r.calls)]));
+    }
+    const referenceUsage = () =>
+      Object.fromEntries(
+        [...reference.aws].filter(([, a]) => a.calls > 0).map(([id, a]) => [id, a.calls]),
+      );
+
+    it.each([
+      {
+        label: 'Athena throttled twice, then answering',
+        faults: [
+          { kind: 'throttle', service: 'athena', operation: 'StartQueryExecution', count: 2 },
+        ] as FaultRule[],
+        status: 'succeeded',
+      },
+      {
+        label: 'Athena denied',
+        faults: [
+          { kind: 'access-denied', service: 'athena', operation: 'StartQueryExecution' },
+        ] as FaultRule[],
+        status: 'partial',
+      },
+      {
+        label: 'Athena answering 500 every time',
+        faults: [{ kind: 'http-500', service: 'athena' }] as FaultRule[],
+        status: 'partial',
+      },
+    ])('$label: same usage as the S3 path once it answers, counted once', async (c) => {
+      const db = await memoryDb();
+      const saved = config;
+      config = athenaConfig;
+      try {
+        cloud.setFaults(c.faults);
+        const first = await assess(db, AWS);
+        cloud.setFaults([]);
+        expect(first.status, JSON.stringify(first.errors)).toBe(c.status);
+        if (c.status === 'partial') {
+          expect(first.errors).toEqual([
+            expect.objectContaining({ service: 'athena', call: 'StartQueryExecution' }),
+          ]);
+          expect(await usageByAccount(db)).toEqual({});
+          // The inventory is complete whatever happened to usage.
+          const after = await snapshot(db, AWS, first.assessmentId);
+          for (const [account, expected] of reference.aws)
+            expect(after.get(account)?.principals, account).toBe(expected.principals);
+        } else {
+          expect(await usageByAccount(db)).toEqual(referenceUsage());
+        }
+        const second = await assess(db, AWS);
+        expect(second.status, JSON.stringify(second.errors)).toBe('succeeded');
+        expect(await usageByAccount(db)).toEqual(referenceUsage());
+      } finally {
+        config = saved;
+        cloud.setFaults([]);
+        db.closeAll();
+      }
+    });
+  });
 });
