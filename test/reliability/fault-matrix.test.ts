@@ -45,6 +45,8 @@ interface AccountData {
   denied: number;
   objectsOk: number;
   records: number;
+  /** Account-region-days (or project-days) the logs cover. */
+  coverage: number;
 }
 type Snapshot = Map<string, AccountData>;
 
@@ -96,6 +98,7 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
     denied: number;
     objects_ok: number;
     records: number;
+    coverage: number;
   }>(
     `SELECT a.account_id, a.inventory_status AS inventory,
        (SELECT count(*) FROM principal p WHERE p.assessment_id = a.assessment_id AND p.account_id = a.account_id) AS principals,
@@ -104,7 +107,8 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
        (SELECT coalesce(sum(errors), 0) FROM usage_daily u WHERE u.integration_id = $i AND u.account_id = a.account_id) AS errors,
        (SELECT coalesce(sum(denied), 0) FROM usage_daily u WHERE u.integration_id = $i AND u.account_id = a.account_id) AS denied,
        (SELECT count(*) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS objects_ok,
-       (SELECT coalesce(sum(records), 0) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS records
+       (SELECT coalesce(sum(records), 0) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS records,
+       (SELECT count(*) FROM log_coverage c WHERE c.integration_id = $i AND c.account_id = a.account_id) AS coverage
      FROM account a WHERE a.assessment_id = $a ORDER BY a.account_id`,
     { i: integrationId, a: assessmentId },
   );
@@ -120,6 +124,7 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
         denied: Number(r.denied),
         objectsOk: Number(r.objects_ok),
         records: Number(r.records),
+        coverage: Number(r.coverage),
       },
     ]),
   );
