@@ -135,7 +135,7 @@ function objectsOf(snap: Snapshot): number {
 }
 
 beforeAll(async () => {
-  world = await tinyWorld({ days: 7 });
+  world = await tinyWorld({ knobs: { days: 7 } });
   manifest = readManifest(world.dir);
   cloud = await startFixtureCloud({ dir: world.dir });
   Object.assign(process.env, fixtureEnvironment(manifest));
