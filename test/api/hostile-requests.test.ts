@@ -1,4 +1,7 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../api/auth/tokens.ts';
+import { startServer } from '../../api/server.ts';
 import { Db } from '../../model/db.ts';
 import { createRemediationService } from '../../recommend/apply.ts';
 import { tempDir } from '../helpers/db.ts';
@@ -252,6 +255,87 @@ describe('hostile requests on every route of the OpenAPI document', () => {
     const reopened = await Db.open(file);
     try {
       expect(await counts(reopened)).toEqual(before);
+    } finally {
+      reopened.closeAll();
+    }
+  });
+});
+
+/** Send raw bytes to the server and collect whatever comes back until it closes or 2 s pass. */
+function raw(url: string, bytes: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    const done = () => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(2000, done);
+    socket.on('data', (d) => {
+      answer += d.toString('latin1');
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(bytes);
+  });
+}
+
+describe('hostile bytes on a real listening server', () => {
+  it('answers or drops malformed HTTP and keeps serving', async () => {
+    const dbFile = `${stage.dir}/server.duckdb`;
+    const db = await Db.open(dbFile);
+    const { token } = await createToken(db, { name: 'raw', role: 'auditor', createdBy: 'test' });
+    const server = await startServer({
+      config: testConfig(),
+      databasePath: dbFile,
+      db,
+      host: '127.0.0.1',
+      port: 0,
+      schedule: false,
+      logger: false,
+    });
+    try {
+      const answers = await Promise.all([
+        raw(server.url, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x01, 0x00, 0x00])), // a TLS hello
+        raw(server.url, 'GET /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        raw(
+          server.url,
+          `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
+        ),
+        raw(server.url, 'GET /api/v1/me HTTP/9.9\r\n\r\n'),
+        raw(
+          server.url,
+          'POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\nContent-Type: application/json\r\n\r\n{"na',
+        ),
+        raw(
+          server.url,
+          'POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n',
+        ),
+        raw(server.url, '\u0000\u0001garbage\r\n\r\n'),
+      ]);
+      // Node's HTTP parser refuses what is not HTTP (400, 431); the API refuses the rest
+      // before reading a body (401): nothing hangs, nothing is a 500.
+      expect(answers.map((a) => a.split('\r\n')[0])).toEqual([
+        'HTTP/1.1 400 Bad Request',
+        'HTTP/1.1 401 Unauthorized',
+        'HTTP/1.1 431 Request Header Fields Too Large',
+        'HTTP/1.1 400 Bad Request',
+        'HTTP/1.1 401 Unauthorized',
+        'HTTP/1.1 400 Bad Request',
+        'HTTP/1.1 400 Bad Request',
+      ]);
+      const me = await fetch(`${server.url}/api/v1/me`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(me.status).toBe(200);
+      expect(((await me.json()) as { role: string }).role).toBe('auditor');
+    } finally {
+      await server.close();
+    }
+    const reopened = await Db.open(dbFile);
+    try {
+      expect(await reopened.scalar<number>('SELECT count(*) FROM api_token')).toBe(1);
     } finally {
       reopened.closeAll();
     }
