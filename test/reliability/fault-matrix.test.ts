@@ -275,7 +275,7 @@ const CASES: FaultCase[] = [
     faults: (a) => [{ kind: 'access-denied', service: 's3', operation: 'GetObject', account: a }],
     status: 'partial',
     loses: ['usage'],
-    ledgerError: /^GetObject failed: .*Access ?Denied/i,
+    ledgerError: /^GetObject failed: AccessDenied: /,
   },
   {
     name: "the account's log objects answer 500 every time",
@@ -284,7 +284,7 @@ const CASES: FaultCase[] = [
     faults: (a) => [{ kind: 'http-500', service: 's3', operation: 'GetObject', account: a }],
     status: 'partial',
     loses: ['usage'],
-    ledgerError: /^GetObject failed: /,
+    ledgerError: /^GetObject failed: InternalError: /,
   },
   {
     name: 'truncated gzip objects',
