@@ -233,6 +233,7 @@ async function syncUsageFromAthena(
   session: AwsSession,
   credentials: AwsCredentialIdentityProvider,
   options: AwsSyncOptions,
+  accounts: string[],
 ): Promise<void> {
   const table = integration.athena;
   if (!table) throw new Error('usageSource athena needs an athena block');
@@ -259,13 +260,18 @@ async function syncUsageFromAthena(
     );
     const loaded = await loadAthenaUsage(
       run.db,
-      { integrationId: run.integrationId, assessmentId: run.assessmentId, mapper: options.mapper },
+      {
+        integrationId: run.integrationId,
+        assessmentId: run.assessmentId,
+        mapper: options.mapper,
+        accounts: new Set(accounts),
+      },
       { start, endExclusive },
       rows,
     );
     await run.addCounts({ events: loaded.calls, objects: 1 });
     run.logger.progress(
-      `[${run.integrationId}] usage: Athena returned ${rows.length} aggregate rows for ${start}..${run.window.end} (${loaded.calls} calls, ${(scannedBytes / 1e6).toFixed(1)} MB scanned)`,
+      `[${run.integrationId}] usage: Athena returned ${rows.length} aggregate rows for ${start}..${run.window.end} (${loaded.calls} calls, ${loaded.outOfScope} calls of accounts out of scope left out, ${(scannedBytes / 1e6).toFixed(1)} MB scanned)`,
     );
   } catch (err) {
     await run.recordError({
@@ -472,7 +478,16 @@ export async function syncAws(
 
   await run.stage('usage');
   if (integration.usageSource === 'athena') {
-    await syncUsageFromAthena(run, integration, session, managementCredentials, options);
+    // Every account in scope, even one whose inventory failed: the query is incremental by
+    // day over the whole trail, so a day loaded without an account would never be read again.
+    await syncUsageFromAthena(
+      run,
+      integration,
+      session,
+      managementCredentials,
+      options,
+      accountsToRead,
+    );
     return;
   }
   if (integration.usageSource === 'lookup-events') {

@@ -14,6 +14,7 @@ import pLimit from 'p-limit';
 import { errorMessage } from '../../../lib/errors.ts';
 import type { Db } from '../../../model/db.ts';
 import { paginate } from '../../paginate.ts';
+import { awsErrorName } from '../clients.ts';
 import type { BatchContext, BatchResult, StagedObject } from './aggregate.ts';
 import { ingestLogBatch, pendingObjects } from './aggregate.ts';
 
@@ -197,7 +198,12 @@ export async function ingestObjects(
             await downloadObject(options.s3, options.trail.bucket, o.key, file);
           } catch (err) {
             rmSync(file, { force: true });
-            totals.downloadErrors.push({ key: o.key, error: errorMessage(err) });
+            const name = awsErrorName(err);
+            const message = errorMessage(err);
+            totals.downloadErrors.push({
+              key: o.key,
+              error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
+            });
             return undefined;
           }
           return {
@@ -217,12 +223,7 @@ export async function ingestObjects(
     if (ready.length) ingest(ready);
   }
   await ingestChain;
-  await recordDownloadErrors(
-    options.batch,
-    objects,
-    totals.downloadErrors.map((e) => e.key),
-    new Map(totals.downloadErrors.map((e) => [e.key, e.error])),
-  );
+  await recordDownloadErrors(options.batch, objects, totals.downloadErrors);
   return totals;
 }
 
@@ -234,16 +235,15 @@ export async function ingestObjects(
 async function recordDownloadErrors(
   ctx: Omit<BatchContext, 'source'>,
   objects: ObjectRef[],
-  failedKeys: string[],
-  errors: Map<string, string>,
+  failures: Array<{ key: string; error: string }>,
 ): Promise<void> {
-  if (failedKeys.length === 0) return;
-  const failed = new Set(failedKeys);
+  if (failures.length === 0) return;
+  const errors = new Map(failures.map((f) => [f.key, f.error]));
   const refs = await pendingObjects(
     ctx.db,
     ctx.integrationId,
     SOURCE,
-    objects.filter((o) => failed.has(o.key)),
+    objects.filter((o) => errors.has(o.key)),
   );
   await ctx.db.transaction(async (tx) => {
     for (const o of refs) {
