@@ -342,11 +342,17 @@ const CHECKS: Record<string, ScenarioCheck> = {
   },
   condition: async ({ value, view, principal }) => {
     const title = (value as { title: string }).title;
-    const held = (await attachments(view, principal)).filter((a) => a.condition?.includes(title));
-    const effective = [...(view.actions.get(principal.principal_id)?.values() ?? [])];
+    const all = await attachments(view, principal);
+    const held = all.filter((a) => a.condition?.includes(title));
+    const conditional = [...(view.actions.get(principal.principal_id)?.values() ?? [])].filter(
+      (a) => a.conditional,
+    );
     return held.length > 0
       ? undefined
-      : { expected: `a binding with condition ${title}`, actual: effective.length };
+      : {
+          expected: `a binding with condition ${title}`,
+          actual: `conditions ${JSON.stringify(all.map((a) => a.condition))}; ${conditional.length} conditional actions`,
+        };
   },
   viaGroup: async ({ value, view, principal }) => {
     const held = (await attachments(view, principal)).filter(

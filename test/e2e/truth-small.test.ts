@@ -36,6 +36,30 @@ describe('the small fixture world against its truth.json', () => {
     expect(formatMismatches(mismatches)).toBe('truth.json reproduced exactly');
   });
 
+  it('reports every difference from an altered truth, readably', async () => {
+    const truth = structuredClone(world.truth);
+    const role = 'arn:aws:iam::100000000002:role/ci/lambda-deployer';
+    const p = truth.principals[role]!;
+    p.status = 'dormant';
+    p.usedActions = [...p.usedActions, 'ec2:TerminateInstances'].sort();
+    const scenario = truth.scenarios.find((x) => x.id === 'passrole-unobservable')!;
+    scenario.expect = { ...scenario.expect, somethingNew: true };
+    const { mismatches } = await compareWithTruth(
+      world.db,
+      [world.assessments.aws, world.assessments.gcp],
+      truth,
+    );
+    expect(mismatches.map((m) => `${m.principal} ${m.scenario ?? ''} ${m.what}`)).toEqual([
+      `${role}  status`,
+      `${role}  used actions`,
+      `${role} passrole-unobservable expect.somethingNew`,
+    ]);
+    const text = formatMismatches(mismatches);
+    expect(text).toContain('3 difference(s) from truth.json:');
+    expect(text).toContain('status: expected dormant, got active (successful logged call on');
+    expect(text).toContain('used actions: expected also ["ec2:TerminateInstances"], got also []');
+  });
+
   it('lists per action exactly what principal_score counted per level', async () => {
     for (const assessmentId of [world.assessments.aws, world.assessments.gcp]) {
       const counted = await principalActionCounts(world.db, assessmentId);
