@@ -372,6 +372,13 @@ export class RecommendationRules {
         withdraw: true,
       };
     }
+    if (facts.evidenceGap) {
+      return {
+        state: 'suppressed',
+        reason: `the logs cannot show all its activity (${facts.evidenceGap}): unused cannot be told from unseen`,
+        withdraw: true,
+      };
+    }
     const ignore = this.options.ignores.find((i) => i.principalId === facts.principalId);
     if (ignore) {
       return {

@@ -35,8 +35,10 @@ import {
 } from './iam/authorization-details.ts';
 import {
   applyCredentialReport,
+  getAccessKeys,
   getCredentialReport,
   parseCredentialReport,
+  usersWithKeys,
 } from './iam/credential-report.ts';
 import {
   accountRisk,
@@ -82,6 +84,8 @@ async function syncAccountInventory(
     const details = await getAuthorizationDetails(iam);
     call = 'GetCredentialReport';
     const report = parseCredentialReport(await getCredentialReport(iam));
+    call = 'ListAccessKeys';
+    const accessKeys = await getAccessKeys(iam, usersWithKeys(report));
     const rows = applyCredentialReport(
       transformAuthorizationDetails(
         {
@@ -94,6 +98,7 @@ async function syncAccountInventory(
       ),
       report,
       run.assessmentId,
+      accessKeys,
     );
     await loadAccountInventory(run.db, run.assessmentId, accountId, rows);
   } catch (err) {
