@@ -133,8 +133,10 @@ export interface S3IngestOptions {
   batch: Omit<BatchContext, 'source'>;
   /** Parallel downloads (default 16). */
   downloadConcurrency?: number;
-  /** Objects per DuckDB batch (default 256). */
+  /** Most objects per DuckDB batch (default 1024). */
   batchObjects?: number;
+  /** Most bytes (as listed) per DuckDB batch (default 128 MiB). */
+  batchBytes?: number;
   /** Batches downloaded ahead of DuckDB (default 2). */
   aheadBatches?: number;
   onBatch?: (result: BatchResult, totals: IngestTotals) => Promise<void> | void;
@@ -158,7 +160,8 @@ export async function ingestObjects(
   const totals: IngestTotals = { objectsOk: 0, objectsRejected: 0, records: 0, downloadErrors: [] };
   if (objects.length === 0) return totals;
   mkdirSync(options.stageDir, { recursive: true });
-  const batchSize = options.batchObjects ?? 256;
+  const batchObjects = options.batchObjects ?? 1024;
+  const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
   const ahead = options.aheadBatches ?? 2;
   const limit = pLimit(options.downloadConcurrency ?? 16);
   const ctx: BatchContext = { ...options.batch, source: SOURCE };
@@ -183,9 +186,8 @@ export async function ingestObjects(
     });
   };
 
-  for (let i = 0; i < objects.length; i += batchSize) {
+  for (const slice of batches(objects, batchObjects, batchBytes)) {
     while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
-    const slice = objects.slice(i, i + batchSize);
     const staged = await Promise.all(
       slice.map((o) =>
         limit(async (): Promise<StagedObject | undefined> => {
@@ -218,6 +220,26 @@ export async function ingestObjects(
   }
   await ingestChain;
   return totals;
+}
+
+/** Consecutive slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. */
+function* batches(
+  objects: ObjectRef[],
+  maxObjects: number,
+  maxBytes: number,
+): Generator<ObjectRef[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < objects.length; i++) {
+    const size = objects[i]!.sizeBytes;
+    if (i > start && (i - start >= maxObjects || bytes + size > maxBytes)) {
+      yield objects.slice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < objects.length) yield objects.slice(start);
 }
 
 /** Record that a day prefix was listed completely. */
