@@ -150,15 +150,16 @@ export interface IngestTotals {
 }
 
 /**
- * Download and ingest the given objects. Download failures (after the SDK's retries) are
- * returned, not thrown: the object is not in the ledger as ok, so the next run retries it.
+ * Download and ingest the given objects: a list, or lists arriving while listing goes on (so
+ * downloads and DuckDB start with the first listing). Download failures (after the SDK's
+ * retries) are returned, not thrown: the object is not in the ledger as ok, so the next run
+ * retries it.
  */
 export async function ingestObjects(
   options: S3IngestOptions,
-  objects: ObjectRef[],
+  objects: ObjectRef[] | AsyncIterable<ObjectRef[]>,
 ): Promise<IngestTotals> {
   const totals: IngestTotals = { objectsOk: 0, objectsRejected: 0, records: 0, downloadErrors: [] };
-  if (objects.length === 0) return totals;
   mkdirSync(options.stageDir, { recursive: true });
   const batchObjects = options.batchObjects ?? 1024;
   const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
@@ -186,7 +187,8 @@ export async function ingestObjects(
     });
   };
 
-  for (const slice of batches(objects, batchObjects, batchBytes)) {
+  const source = Array.isArray(objects) ? [objects] : objects;
+  for await (const slice of batches(source, batchObjects, batchBytes)) {
     while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
     const staged = await Promise.all(
       slice.map((o) =>
@@ -222,24 +224,53 @@ export async function ingestObjects(
   return totals;
 }
 
-/** Consecutive slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. */
-function* batches(
-  objects: ObjectRef[],
+/** Slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. */
+async function* batches(
+  lists: Iterable<ObjectRef[]> | AsyncIterable<ObjectRef[]>,
   maxObjects: number,
   maxBytes: number,
-): Generator<ObjectRef[]> {
-  let start = 0;
+): AsyncGenerator<ObjectRef[]> {
+  let batch: ObjectRef[] = [];
   let bytes = 0;
-  for (let i = 0; i < objects.length; i++) {
-    const size = objects[i]!.sizeBytes;
-    if (i > start && (i - start >= maxObjects || bytes + size > maxBytes)) {
-      yield objects.slice(start, i);
-      start = i;
-      bytes = 0;
+  for await (const list of lists) {
+    for (const o of list) {
+      if (batch.length > 0 && (batch.length >= maxObjects || bytes + o.sizeBytes > maxBytes)) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(o);
+      bytes += o.sizeBytes;
     }
-    bytes += size;
   }
-  if (start < objects.length) yield objects.slice(start);
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Run `task` over `items` with at most `concurrency` at once, yielding each result as soon as
+ * it is ready (completion order).
+ */
+export async function* completionOrder<T, R>(
+  items: T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const running = new Map<number, Promise<{ id: number; result: R }>>();
+  let next = 0;
+  const start = () => {
+    const id = next++;
+    running.set(
+      id,
+      task(items[id]!).then((result) => ({ id, result })),
+    );
+  };
+  while (next < items.length && running.size < concurrency) start();
+  while (running.size > 0) {
+    const { id, result } = await Promise.race(running.values());
+    running.delete(id);
+    if (next < items.length) start();
+    yield result;
+  }
 }
 
 /** Record that a day prefix was listed completely. */
