@@ -43,7 +43,7 @@ export interface TrafficSummary {
   all: LatencySummary;
   /** Responses outside 2xx, by status. */
   non2xx: Record<string, number>;
-  /** Connection errors and timeouts as autocannon counts them. */
+  /** Connection errors as autocannon counts them (timeouts included), and the timeouts. */
   connectionErrors: number;
   timeouts: number;
   /** Up to 5 examples of failed requests (status, path, start of the body). */
@@ -197,7 +197,7 @@ async function run(scenario: TrafficScenario): Promise<void> {
     type: 'summary',
     seconds: (performance.now() - started) / 1000,
     categories,
-    all: summarise(all, allErrors + result.errors + result.timeouts),
+    all: summarise(all, allErrors + result.errors),
     non2xx,
     connectionErrors: result.errors,
     timeouts: result.timeouts,

@@ -411,7 +411,7 @@ export async function main(args: string[]): Promise<void> {
       }
       row('all', '100%', summary.all);
       out(
-        `${(summary.all.requests / loadSeconds).toFixed(0)} req/s; errors: ${summary.all.errors} (non-2xx ${JSON.stringify(summary.non2xx)}, connection errors ${summary.connectionErrors}, timeouts ${summary.timeouts})`,
+        `${(summary.all.requests / loadSeconds).toFixed(0)} req/s; errors: ${summary.all.errors} (non-2xx ${JSON.stringify(summary.non2xx)}, connection errors ${summary.connectionErrors} of which timeouts ${summary.timeouts})`,
       );
       for (const e of summary.examples) out(`  e.g. ${e.status} ${e.path}: ${e.body}`);
 
