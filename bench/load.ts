@@ -354,6 +354,9 @@ export async function main(args: string[]): Promise<void> {
           `  ${s.atSeconds.toFixed(0).padStart(5)} s  ${(s.requests / sampleSeconds).toFixed(0).padStart(5)} req/s  errors ${s.errors}  p95 ${s.p95.toFixed(1)} ms  RSS ${mb(s.rss).toFixed(0)} MB  heap ${mb(s.heapUsed).toFixed(0)} MB  DuckDB ${mb(s.duckdb).toFixed(0)} MB${s.running ? `  (assessing ${s.running})` : ''}`,
         );
       };
+      const fileAtLoadStart = statSync(path).size;
+      const memoryLimit = String(await server.db.scalar("SELECT current_setting('memory_limit')"));
+      const cpuAtLoadStart = process.cpuUsage();
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', join(import.meta.dirname, 'load-traffic.ts'), scenarioPath],
@@ -380,6 +383,9 @@ export async function main(args: string[]): Promise<void> {
       });
       clearInterval(busyTimer);
       const loadSeconds = summary.seconds;
+      const cpu = process.cpuUsage(cpuAtLoadStart);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const loadAverage = (await import('node:os')).loadavg()[0]!;
       stopRuns = true;
       phase('load done; waiting for the running assessment to end');
       await runLoop;
@@ -429,32 +435,47 @@ export async function main(args: string[]): Promise<void> {
           );
         }
       });
+      // Assessments make RSS a sawtooth (hundreds of MB up and down per run), so besides the
+      // raw trend the verdict looks at the floor (the lowest sample of each minute) and at the
+      // memory outside DuckDB's buffer manager, which caches more of the file as each
+      // assessment adds to it (up to its memory_limit).
       const tail = samples.slice(Math.floor(samples.length * 0.2));
-      const x = tail.map((s) => s.atSeconds / 60);
-      let memoryStable = true;
-      for (const [name, pick] of [
-        ['RSS', (s: Sample) => s.rss],
-        ['JS heap', (s: Sample) => s.heapUsed],
-        ['DuckDB', (s: Sample) => s.duckdb],
-      ] as const) {
-        const y = tail.map((s) => mb(pick(s)));
+      const minuteFloors = new Map<number, Sample>();
+      for (const s of tail) {
+        const minute = Math.floor(s.atSeconds / 60);
+        const seen = minuteFloors.get(minute);
+        if (!seen || s.rss < seen.rss) minuteFloors.set(minute, s);
+      }
+      const trend = (name: string, points: Sample[], pick: (s: Sample) => number) => {
+        const x = points.map((s) => s.atSeconds / 60);
+        const y = points.map((s) => mb(pick(s)));
         const fit = linearFit(x, y);
         const mean = y.reduce((a, b) => a + b, 0) / Math.max(1, y.length);
         const span = (x.at(-1) ?? 0) - (x[0] ?? 0);
         const rise = fit.slope * span;
-        // The verdict is on RSS: stable when the fitted rise over the window is under 5% of
-        // its mean. The JS heap and DuckDB's own accounting say where a rise would come from.
-        if (name === 'RSS') memoryStable = rise < 0.05 * mean;
         out(
-          `  ${name.padEnd(8)} mean ${mean.toFixed(0)} MB, min ${Math.min(...y).toFixed(0)}, max ${Math.max(...y).toFixed(0)}; slope over the last 80% ${fit.slope >= 0 ? '+' : ''}${fit.slope.toFixed(2)} MB/min (fitted change ${rise >= 0 ? '+' : ''}${rise.toFixed(1)} MB over ${span.toFixed(1)} min, ${((100 * rise) / Math.max(mean, 1)).toFixed(1)}% of the mean)`,
+          `  ${name.padEnd(22)} mean ${mean.toFixed(0).padStart(5)} MB, min ${Math.min(...y).toFixed(0)}, max ${Math.max(...y).toFixed(0)}; trend ${fit.slope >= 0 ? '+' : ''}${fit.slope.toFixed(2)} MB/min (${rise >= 0 ? '+' : ''}${rise.toFixed(1)} MB over ${span.toFixed(1)} min, ${((100 * rise) / Math.max(mean, 1)).toFixed(1)}% of the mean)`,
         );
-      }
-      out(`  database file ${mb(statSync(path).size).toFixed(0)} MB at the end`);
+        return rise < 0.05 * mean;
+      };
+      out('trends over the last 80% of the samples (the first 20% is warm-up):');
+      trend('RSS', tail, (s) => s.rss);
+      const floorStable = trend('RSS floor (per minute)', [...minuteFloors.values()], (s) => s.rss);
+      const outsideStable = trend('RSS outside DuckDB', tail, (s) => s.rss - s.duckdb);
+      trend('JS heap used', tail, (s) => s.heapUsed);
+      trend('DuckDB (duckdb_memory)', tail, (s) => s.duckdb);
+      const memoryStable = floorStable && outsideStable;
+      out(
+        `  database file ${mb(fileAtLoadStart).toFixed(0)} MB at the start of the load, ${mb(statSync(path).size).toFixed(0)} MB at the end; DuckDB memory_limit ${memoryLimit}`,
+      );
+      out(
+        `  server process CPU during the load: ${cpuSeconds.toFixed(0)} s in ${loadSeconds.toFixed(0)} s (assessments included); machine load average ${loadAverage.toFixed(1)} at the end`,
+      );
       out();
       const errorsTotal = summary.all.errors;
       const failedRuns = during.filter((r) => r.status !== 'succeeded').length;
       out(
-        `verdict: ${errorsTotal === 0 ? 'zero errors' : `${errorsTotal} ERRORS`}; memory ${memoryStable ? 'stable' : 'GROWING'}; assessments during the load ${failedRuns === 0 ? 'all succeeded' : `${failedRuns} did not succeed`}`,
+        `verdict: ${errorsTotal === 0 ? 'zero errors' : `${errorsTotal} ERRORS`}; memory ${memoryStable ? 'stable' : 'GROWING'} (criterion: the RSS floor and the RSS outside DuckDB each rise less than 5% over the window); assessments during the load ${failedRuns === 0 ? 'all succeeded' : `${failedRuns} did not succeed`}`,
       );
     } finally {
       stopRuns = true;
