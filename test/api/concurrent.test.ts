@@ -196,7 +196,6 @@ describe('concurrent use', () => {
         `/principals/${encodeURIComponent(r.p)}?integrationId=${r.p.startsWith('arn:') ? 'fixture-aws' : 'fixture-gcp'}`,
     );
     stablePaths.push(...detailPaths);
-    for (const path of stablePaths) stable.set(path, JSON.stringify(await get(path)));
 
     // Start both runs at once.
     const started = await Promise.all(
@@ -250,6 +249,24 @@ describe('concurrent use', () => {
       expect(back.json.status).toBe('rolled-back');
       return applied.json.remediationId as string;
     };
+
+    // A write through the API while the runs write: an ignore rule.
+    const ignoredPrincipal = String(
+      await db.scalar(
+        `SELECT principal_id FROM principal_score WHERE integration_id = 'fixture-aws'
+           AND principal_id <> $skip ORDER BY risk_score, principal_id LIMIT 1`,
+        { skip: rec!.principal },
+      ),
+    );
+    expect(detailPaths.some((p) => p.includes(encodeURIComponent(ignoredPrincipal)))).toBe(false);
+    const ignored = await api(
+      'POST',
+      `/principals/${encodeURIComponent(ignoredPrincipal)}/ignore`,
+      { reason: 'concurrency test', integrationId: 'fixture-aws' },
+    );
+    expect(ignored.status, JSON.stringify(ignored.json)).toBe(201);
+    // What the finished assessments look like from now on (the runs are going).
+    for (const path of stablePaths) stable.set(path, JSON.stringify(await get(path)));
 
     const readers = [0, 1, 2].map((w) =>
       hammer(w).catch((err: unknown) => {
@@ -312,6 +329,13 @@ describe('concurrent use', () => {
       { id: remediationId },
     );
     expect(remediation).toEqual({ status: 'rolled-back', rolled: true });
+    // The ignore rule written mid-run holds, for its integration only.
+    const flagged = await get(
+      `/principals?limit=500&filter=${encodeURIComponent('ignored = true')}`,
+    );
+    expect((flagged.items as Array<{ principalId: string }>).map((p) => p.principalId)).toEqual([
+      ignoredPrincipal,
+    ]);
     // The reads of the finished assessments are the same after it all.
     for (const path of stablePaths) expect(JSON.stringify(await get(path))).toBe(stable.get(path));
   }, 240_000);
