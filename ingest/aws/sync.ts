@@ -23,6 +23,7 @@ import {
   ingestObjects,
   LATE_DELIVERY_DAYS,
   listDayObjects,
+  listingDays,
   type ObjectRef,
   prefixesToList,
   recordListing,
@@ -124,7 +125,7 @@ async function syncUsageFromS3(
   const s3 = session.s3(bucketRegion, readCredentials);
   const wanted = accounts.flatMap((accountId) =>
     integration.regions.flatMap((region) =>
-      daysOf(run.window.start, run.window.end).map((day) => ({
+      listingDays(run.window).map((day) => ({
         prefix: dayPrefix(trail, accountId, region, day),
         accountId,
         region,

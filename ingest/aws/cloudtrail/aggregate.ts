@@ -126,10 +126,27 @@ const WRONG_SHAPE =
  * cannot read is halved until the unreadable objects are isolated and rejected with their
  * own error; the readable parts are ingested as they are found.
  */
-export async function ingestLogBatch(
-  ctx: BatchContext,
-  objects: StagedObject[],
-): Promise<BatchResult> {
+export function ingestLogBatch(ctx: BatchContext, objects: StagedObject[]): Promise<BatchResult> {
+  // A batch spans many statements over connection-scoped tables (ct_agg, ct_event_map, ...),
+  // so two batches on one connection must not interleave: they queue (LookupEvents ingests
+  // account-regions concurrently; imports and S3 may share the connection too).
+  const key = ctx.db.connection;
+  const previous = batchQueues.get(key) ?? Promise.resolve();
+  const next = previous.then(() => ingestBatchNow(ctx, objects));
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  batchQueues.set(key, settled);
+  void settled.then(() => {
+    if (batchQueues.get(key) === settled) batchQueues.delete(key);
+  });
+  return next;
+}
+
+const batchQueues = new WeakMap<object, Promise<void>>();
+
+async function ingestBatchNow(ctx: BatchContext, objects: StagedObject[]): Promise<BatchResult> {
   const result: BatchResult = {
     objectsOk: 0,
     objectsRejected: 0,

@@ -70,6 +70,23 @@ export function daysOf(start: string, end: string): string[] {
   return out;
 }
 
+/**
+ * Days whose prefixes may hold calls of the window: the window's days and the
+ * LATE_DELIVERY_DAYS after it (CloudTrail files an object under the day it is delivered, so a
+ * call late on the last day can sit under the next day's prefix), up to today (UTC).
+ * Calls are counted on the day they were made, whatever prefix they came from.
+ */
+export function listingDays(
+  window: { start: string; end: string },
+  today = new Date().toISOString().slice(0, 10),
+): string[] {
+  const after = new Date(Date.parse(`${window.end}T00:00:00Z`) + LATE_DELIVERY_DAYS * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const last = after < today ? after : today > window.end ? today : window.end;
+  return daysOf(window.start, last);
+}
+
 /** Day prefixes still to list: never listed, or listed before the day's late-delivery margin ended. */
 export async function prefixesToList(
   db: Db,
