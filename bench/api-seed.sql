@@ -34,7 +34,7 @@ SELECT p.assessment_id, p.principal_id, 'bench', p.account_id,
   '[{"component":"unused-admin","points":10}]',
   ['Low', 'Medium', 'High', 'Critical'][1 + CAST(hash(p.principal_id, 13, $seed) % 4 AS INTEGER)],
   'fp', CAST(hash(p.principal_id, 14) % 4 AS INTEGER), CAST(hash(p.principal_id, 15) % 3 AS INTEGER),
-  NULL, NULL
+  NULL, NULL, NULL
 FROM principal p,
   LATERAL (SELECT CAST(10 + hash(p.principal_id, 16) % 3000 AS INTEGER) AS g),
   LATERAL (SELECT CAST(hash(p.principal_id, 17, $seed) % g AS INTEGER) AS u)

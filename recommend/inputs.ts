@@ -117,6 +117,8 @@ export interface PrincipalFacts {
   status: PrincipalStatus;
   statusSource: 'principal_score' | 'computed';
   riskScore: number | null;
+  /** principal_score.evidence_gap: why the logs cannot show all its activity (null: they can). */
+  evidenceGap: string | null;
   tier: string | null;
   /** Actions with at least one successful call in the window (canonical names). */
   used: Set<string>;
@@ -303,6 +305,7 @@ export async function loadRecommendationInputs(
       status: 'active',
       statusSource: score ? 'principal_score' : 'computed',
       riskScore: score ? Number(score.risk_score) : null,
+      evidenceGap: score?.evidence_gap ? String(score.evidence_gap) : null,
       tier: score ? String(score.tier) : null,
       used: used?.actions ?? new Set(),
       lastUsedDay: used?.last ?? null,

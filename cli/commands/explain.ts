@@ -33,6 +33,7 @@ interface ScoreRow {
   risk_breakdown: string;
   tier: string;
   tier_reason: string | null;
+  evidence_gap: string | null;
   fingerprint: string;
   human_identities: number;
   machine_identities: number;
@@ -153,6 +154,8 @@ export function formatExplanation(row: ScoreRow): string[] {
   lines.push(
     `  overprivilege ${pct(row.overprivilege_pct)}, IAM+ADMIN ${pct(row.high_risk_overprivilege_pct)}, privileged share ${(row.privileged_share * 100).toFixed(1)}%${row.admin_equivalent ? ', admin-equivalent' : ''}`,
   );
+  if (row.evidence_gap)
+    lines.push(`  evidence gap: ${row.evidence_gap}; its unseen actions count as unobservable`);
   lines.push('');
   lines.push(`policies (fingerprint ${row.fingerprint})`);
   for (const p of row.identity_policies) lines.push(`  ${p}`);

@@ -1,7 +1,8 @@
 -- Per principal and action, the state the scoring engine counted in principal_score.levels:
 -- used (a successful call in the window: its own, or for a group its members'), unobservable
 -- (the logs cannot show it: catalog observable = never, a data event the account does not record
--- or the trails do not select, a GCP read without Data Access logs), unused (the rest).
+-- or the trails do not select, a GCP read without Data Access logs, any unseen action of a
+-- principal with an evidence gap), unused (the rest).
 -- Used actions the principal is not granted are listed too, with granted = false.
 -- Parameters: $assessment_id, $principals (NULL = all), $unselected (data-event actions the
 -- trails do not select, lower case).
@@ -9,7 +10,7 @@ WITH info AS (
   SELECT integration_id, window_start, window_end FROM assessment WHERE assessment_id = $assessment_id
 ),
 p AS (
-  SELECT s.principal_id, s.account_id, s.fingerprint, m.cloud, m.kind, m.attributes
+  SELECT s.principal_id, s.account_id, s.fingerprint, s.evidence_gap, m.cloud, m.kind, m.attributes
   FROM principal_score s
   JOIN principal m ON m.assessment_id = s.assessment_id AND m.principal_id = s.principal_id
   WHERE s.assessment_id = $assessment_id
@@ -68,6 +69,7 @@ SELECT coalesce(e.principal_id, u.principal_id) AS principal_id,
             WHEN c.observable = 'never' THEN 'unobservable'
             WHEN c.observable = 'data-event' AND w.cloud = 'aws' AND list_contains(from_json($unselected::VARCHAR, '["VARCHAR"]'), c.action_lower) THEN 'unobservable'
             WHEN c.observable = 'data-event' AND NOT coalesce(cov.data_events, false) THEN 'unobservable'
+            WHEN w.evidence_gap IS NOT NULL THEN 'unobservable'
             ELSE 'unused' END AS state,
        CASE WHEN u.action IS NOT NULL THEN NULL
             WHEN c.observable = 'never' THEN 'the logs never show this action'
@@ -76,6 +78,7 @@ SELECT coalesce(e.principal_id, u.principal_id) AS principal_id,
             WHEN c.observable = 'data-event' AND NOT coalesce(cov.data_events, false)
               THEN CASE WHEN w.cloud = 'gcp' THEN 'a read and the project has no Data Access logs'
                         ELSE 'a data event and the account records none' END
+            WHEN w.evidence_gap IS NOT NULL THEN w.evidence_gap
             END AS unobservable_reason,
        e.resource_scope, e.conditional, e.deny_partial, u.last_seen
 FROM effective e

@@ -136,7 +136,7 @@ async function insertPrincipal(db: Db, spec: AssessmentSpec, p: PrincipalSpec): 
        CASE WHEN $lastUsed IS NULL THEN NULL ELSE now() - to_milliseconds(CAST($lastUsed * 86400000 AS BIGINT)) END,
        'cloudtrail', $granted, $used, $unused, 0, $levels,
        CASE WHEN $unusedLevels = '' THEN CAST([] AS VARCHAR[]) ELSE string_split($unusedLevels, ',') END, $op, $hrop, 0.1, $risk,
-       $breakdown, $tier, 'fp', $human, $machine, NULL, NULL)`,
+       $breakdown, $tier, 'fp', $human, $machine, NULL, NULL, NULL)`,
     {
       assessment: spec.id,
       id: p.id,

@@ -288,11 +288,13 @@ const CHECKS: Record<string, ScenarioCheck> = {
   mfaActive: async ({ value, principal }) => differs(value, principal.mfa_enabled),
   trustedPrincipals: async ({ value, principal }) => trusted(principal, strings(value)),
   trustedAccounts: async ({ value, principal }) => trusted(principal, strings(value)),
+  // Exposure to the accounts: a finding naming each, or one open to any AWS principal.
   externalAccounts: async ({ value, principal }) => {
     const exposure = breakdown(principal).find((c) => c.component === 'exposure');
-    const missing = strings(value).filter((a) => !JSON.stringify(exposure).includes(a));
-    const t = await trusted(principal, strings(value));
-    return missing.length > 0 || t
+    const evidence = JSON.stringify(exposure?.evidence ?? []);
+    const anyPrincipal = /AWS \\"\*\\"|Principal \\"\*\\"/.test(evidence);
+    const missing = strings(value).filter((a) => !anyPrincipal && !evidence.includes(a));
+    return missing.length > 0 || !exposure || exposure.points === 0
       ? { expected: `exposure to ${strings(value).join(', ')}`, actual: exposure }
       : undefined;
   },
@@ -340,11 +342,17 @@ const CHECKS: Record<string, ScenarioCheck> = {
   },
   condition: async ({ value, view, principal }) => {
     const title = (value as { title: string }).title;
-    const held = (await attachments(view, principal)).filter((a) => a.condition?.includes(title));
-    const effective = [...(view.actions.get(principal.principal_id)?.values() ?? [])];
+    const all = await attachments(view, principal);
+    const held = all.filter((a) => a.condition?.includes(title));
+    const conditional = [...(view.actions.get(principal.principal_id)?.values() ?? [])].filter(
+      (a) => a.conditional,
+    );
     return held.length > 0
       ? undefined
-      : { expected: `a binding with condition ${title}`, actual: effective.length };
+      : {
+          expected: `a binding with condition ${title}`,
+          actual: `conditions ${JSON.stringify(all.map((a) => a.condition))}; ${conditional.length} conditional actions`,
+        };
   },
   viaGroup: async ({ value, view, principal }) => {
     const held = (await attachments(view, principal)).filter(

@@ -126,6 +126,21 @@ describe('AWS organization ingestion through the fixture cloud', () => {
       );
       expect(scps).toBeGreaterThan(0);
 
+      // Access keys carry their ids (ListAccessKeys), matched to the report's slots by creation.
+      const keys = await db.all<{ credential_id: string; status: string; last_used_at: string }>(
+        `SELECT credential_id, status, last_used_at::VARCHAR AS last_used_at FROM credential
+         WHERE assessment_id = $a AND principal_id = $p AND kind = 'access-key' ORDER BY 1`,
+        { a: result.assessmentId, p: `arn:aws:iam::${PROD}:user/alice` },
+      );
+      expect(keys).toEqual([
+        {
+          credential_id: `AKIA${PROD}ALICE1`,
+          status: 'Active',
+          last_used_at: '2026-11-10 12:00:00+00',
+        },
+        { credential_id: `AKIA${PROD}ALICE2`, status: 'Inactive', last_used_at: null },
+      ]);
+
       const objects = world.keys.filter((k) => k.includes('/CloudTrail/'));
       const ledger = await db.all<{ status: string; n: number; records: number }>(
         'SELECT status, count(*) AS n, sum(records) AS records FROM ingest_object GROUP BY status',

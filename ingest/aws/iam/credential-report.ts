@@ -2,6 +2,7 @@ import {
   GenerateCredentialReportCommand,
   GetCredentialReportCommand,
   type IAMClient,
+  paginateListAccessKeys,
 } from '@aws-sdk/client-iam';
 import { IngestError } from '../../../lib/errors.ts';
 import type { CredentialRow, InventoryRows } from '../../../model/rows.ts';
@@ -36,7 +37,76 @@ export async function getCredentialReport(
   return Buffer.from(report.Content).toString('utf8');
 }
 
+export interface AccessKeyInfo {
+  accessKeyId: string;
+  createDate: string | null;
+  status: string | null;
+}
+
+/** Users named by the report that hold access keys (active, or rotated at some point). */
+export function usersWithKeys(report: Array<Record<string, string>>): string[] {
+  return report
+    .filter((r) =>
+      [1, 2].some(
+        (n) =>
+          r[`access_key_${n}_active`] === 'true' ||
+          timestamp(r[`access_key_${n}_last_rotated`]) !== null,
+      ),
+    )
+    .map((r) => r.user ?? '')
+    .filter((u) => u !== '' && u !== '<root_account>');
+}
+
+/**
+ * The access key ids of the given users (ListAccessKeys): the credential report names keys
+ * only by slot (access_key_1, access_key_2), remediation and people need their ids.
+ */
+export async function getAccessKeys(
+  client: IAMClient,
+  userNames: string[],
+  concurrency = 4,
+): Promise<Map<string, AccessKeyInfo[]>> {
+  const out = new Map<string, AccessKeyInfo[]>();
+  let next = 0;
+  const worker = async () => {
+    while (next < userNames.length) {
+      const user = userNames[next++]!;
+      const keys: AccessKeyInfo[] = [];
+      for await (const page of paginateListAccessKeys({ client }, { UserName: user })) {
+        for (const k of page.AccessKeyMetadata ?? []) {
+          if (!k.AccessKeyId) continue;
+          keys.push({
+            accessKeyId: k.AccessKeyId,
+            createDate: k.CreateDate ? k.CreateDate.toISOString() : null,
+            status: k.Status ?? null,
+          });
+        }
+      }
+      out.set(user, keys);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, userNames.length) }, worker));
+  return out;
+}
+
 // --- transform -------------------------------------------------------------------------------
+
+/**
+ * Pure: the key of a report slot: the key created when the slot was last rotated (to the
+ * second), else the slot's place among the user's keys by creation date.
+ */
+function keyOfSlot(
+  keys: AccessKeyInfo[] | undefined,
+  slot: 1 | 2,
+  rotated: string | null,
+): string | undefined {
+  if (!keys || keys.length === 0) return undefined;
+  const second = (iso: string | null) => (iso ? iso.slice(0, 19) : null);
+  const exact = keys.find((k) => rotated !== null && second(k.createDate) === second(rotated));
+  if (exact) return exact.accessKeyId;
+  const sorted = [...keys].sort((a, b) => (a.createDate ?? '').localeCompare(b.createDate ?? ''));
+  return sorted[slot - 1]?.accessKeyId;
+}
 
 /** Parse the report's CSV (no quoted fields in this format, but be strict about the header). */
 export function parseCredentialReport(csv: string): Array<Record<string, string>> {
@@ -81,6 +151,7 @@ export function applyCredentialReport(
   rows: InventoryRows,
   report: Array<Record<string, string>>,
   assessmentId: string,
+  accessKeys: ReadonlyMap<string, AccessKeyInfo[]> = new Map(),
 ): InventoryRows {
   const byArn = new Map(report.map((r) => [r.arn, r]));
   const credentials: CredentialRow[] = [...rows.credentials];
@@ -99,7 +170,9 @@ export function applyCredentialReport(
       keyUsed.push(used);
       credentials.push({
         assessment_id: assessmentId,
-        credential_id: `${p.principal_id}#access-key-${n}`,
+        credential_id:
+          keyOfSlot(accessKeys.get(r.user ?? ''), n, rotated) ??
+          `${p.principal_id}#access-key-${n}`,
         principal_id: p.principal_id,
         kind: 'access-key',
         status: active === 'true' ? 'Active' : 'Inactive',

@@ -15,7 +15,7 @@ import type { SinkDataset } from './sinks.ts';
 /**
  * Usage pushed down to BigQuery: one aggregation query per window over the sink's audit tables
  * returns principal × permission × day rows (never raw entries). The query text is the
- * `gcp-usage-aggregate v1` contract (fixtures/FORMAT.md, "BigQuery"). A dry run reports the
+ * `gcp-usage-aggregate v2` contract (fixtures/FORMAT.md, "BigQuery"). A dry run reports the
  * bytes first; over the configured ceiling the query is not run.
  *
  * Incremental by day through the ingest_object ledger: a day loaded two or more days after it
@@ -151,6 +151,7 @@ export async function dryRunBytes(
 
 const RowSchema = z.object({
   principal_email: z.string().nullable(),
+  delegate_email: z.string().nullable(),
   permission: z.string().nullable(),
   day: z.object({ value: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }),
   project_id: z.string().nullable(),
@@ -195,13 +196,22 @@ export function toStageRow(raw: unknown): StageRow {
   const r = parsed.data;
   const email = r.principal_email || null;
   const member = email ? callerMember(email) : null;
+  // An impersonated service account acts for the first party of the delegation chain: that
+  // person (or workload) is the identity, the service account stays the principal.
+  const delegate = member ? r.delegate_email || null : null;
+  const identity = delegate ?? email;
+  const identityMember = delegate ? callerMember(delegate) : member;
   let action_status: StageRow['action_status'] = 'mapped';
   if (r.permission === null) action_status = 'no-permission';
   else if (!isGcpPermission(r.permission)) action_status = 'unmapped';
   return {
     principal_id: member,
-    identity: email,
-    identity_kind: member ? (member.startsWith('user:') ? 'human' : 'machine') : null,
+    identity,
+    identity_kind: identityMember
+      ? identityMember.startsWith('user:')
+        ? 'human'
+        : 'machine'
+      : null,
     action: r.permission,
     action_status,
     day: r.day.value,

@@ -1,15 +1,24 @@
 -- What each principal used in the window: an action is used when at least one call succeeded
 -- (calls - denied > 0). Used actions the principal is not effectively granted (allowed by a
 -- resource policy, or only denied calls) are counted apart and never count as used.
+-- Usage is reduced to principal x action name and given the principal's cloud before it
+-- meets the catalog (a materialized step: left to itself, the optimizer pairs every principal
+-- with every action of its cloud first, tens of millions of rows for a large organization).
 CREATE OR REPLACE TEMP TABLE sc_used AS
-SELECT m.principal_id, a.action_id, max(u.last_seen) AS last_seen, arg_max(u.source, u.last_seen) AS source
-FROM usage_daily u
-JOIN sc_member m ON m.principal_id = u.principal_id
-JOIN sc_action a ON a.cloud = m.cloud AND a.action_lower = lower(u.action)
-WHERE u.integration_id = $integration_id
-  AND u.day BETWEEN $window_start::DATE AND $window_end::DATE
-  AND u.calls > u.denied
-GROUP BY m.principal_id, a.action_id;
+WITH u AS MATERIALIZED (
+  SELECT u.principal_id, m.cloud, lower(u.action) AS action_lower, max(u.last_seen) AS last_seen,
+         arg_max(u.source, u.last_seen) AS source
+  FROM usage_daily u
+  JOIN sc_member m ON m.principal_id = u.principal_id
+  WHERE u.integration_id = $integration_id
+    AND u.day BETWEEN $window_start::DATE AND $window_end::DATE
+    AND u.calls > u.denied
+  GROUP BY u.principal_id, m.cloud, lower(u.action)
+)
+SELECT u.principal_id, a.action_id, max(u.last_seen) AS last_seen, arg_max(u.source, u.last_seen) AS source
+FROM u
+JOIN sc_action a ON a.cloud = u.cloud AND a.action_lower = u.action_lower
+GROUP BY u.principal_id, a.action_id;
 
 -- Group membership: AWS groups list their members; GCP members list their groups (transitively).
 CREATE OR REPLACE TEMP TABLE sc_membership AS
@@ -43,6 +52,62 @@ FROM log_coverage
 WHERE integration_id = $integration_id AND day BETWEEN $window_start::DATE AND $window_end::DATE
 GROUP BY account_id;
 
+-- Evidence gaps: principals some of whose uses the logs cannot show. (1) Its account's logs miss
+-- days of its lifetime in the span that decides dormancy (from its creation or the span start,
+-- to the span end). (2) The inventory reports a use inside the window in a region where the
+-- account has no logs at all. Their unseen actions are unobservable, never unused. GCP directory
+-- members (users and groups of the organization, not of a project) have no gap of their own.
+CREATE OR REPLACE TEMP TABLE sc_evidence_gap AS
+WITH days AS (
+  SELECT DISTINCT account_id, day FROM log_coverage
+  WHERE integration_id = $integration_id AND day BETWEEN $coverage_start::DATE AND $coverage_end::DATE
+),
+partial AS (
+  SELECT m.principal_id, m.account_id,
+         greatest($coverage_start::DATE, coalesce(m.created_at::DATE, $coverage_start::DATE)) AS from_day
+  FROM sc_member m
+  LEFT JOIN sc_account_coverage c ON c.account_id = m.account_id
+  WHERE coalesce(c.covered_days, 0) < $coverage_required
+    AND m.account_id IN (SELECT account_id FROM account WHERE assessment_id = $assessment_id)
+),
+day_gaps AS (
+  SELECT p.principal_id, p.account_id, p.from_day,
+         date_diff('day', p.from_day, $coverage_end::DATE)::INTEGER + 1 AS needed,
+         count(d.day)::INTEGER AS covered
+  FROM partial p
+  LEFT JOIN days d ON d.account_id = p.account_id AND d.day >= p.from_day
+  GROUP BY ALL
+),
+inventory_use AS (
+  SELECT principal_id, attributes->>'lastUsedRegion' AS region, last_used_at
+  FROM sc_member WHERE cloud = 'aws' AND last_used_at IS NOT NULL
+  UNION ALL
+  SELECT principal_id, last_used_region, last_used_at
+  FROM credential WHERE assessment_id = $assessment_id AND last_used_at IS NOT NULL
+),
+region_gaps AS (
+  SELECT m.principal_id,
+         arg_max(printf('its inventory reports a use on %s in %s, a region where the logs of account %s show nothing',
+                        strftime(i.last_used_at, '%Y-%m-%d'), i.region, m.account_id), i.last_used_at) AS reason
+  FROM inventory_use i
+  JOIN sc_member m ON m.principal_id = i.principal_id
+  WHERE regexp_full_match(coalesce(i.region, ''), '[a-z]{2}(-[a-z]+)+-[0-9]+')
+    AND i.last_used_at::DATE BETWEEN $window_start::DATE AND $window_end::DATE
+    AND NOT EXISTS (SELECT 1 FROM log_coverage c
+                    WHERE c.integration_id = $integration_id AND c.account_id = m.account_id
+                      AND c.region = i.region AND c.day BETWEEN $window_start::DATE AND $window_end::DATE)
+  GROUP BY m.principal_id
+)
+SELECT principal_id, string_agg(reason, '; ' ORDER BY reason) AS reason FROM (
+  SELECT principal_id,
+         printf('the logs of account %s cover only %d of the %d days from %s to %s', account_id,
+                covered, needed, strftime(from_day, '%Y-%m-%d'), $coverage_end) AS reason
+  FROM day_gaps WHERE covered < needed
+  UNION ALL
+  SELECT principal_id, reason FROM region_gaps
+) x
+GROUP BY principal_id;
+
 CREATE OR REPLACE TEMP TABLE sc_used_level AS
 SELECT u.principal_id, e.level_rank, count(*)::INTEGER AS used,
        count(*) FILTER (WHERE a.observable = 'never')::INTEGER AS used_never,
@@ -64,14 +129,20 @@ WITH x AS (
          coalesce(f.never_count, 0) - coalesce(u.used_never, 0)
            + coalesce(f.unselected_count, 0) - coalesce(u.used_unselected, 0)
            + CASE WHEN coalesce(c.data_events, false) THEN 0
-                  ELSE coalesce(f.data_event_count, 0) - coalesce(u.used_data_event, 0) END AS unobservable
+                  ELSE coalesce(f.data_event_count, 0) - coalesce(u.used_data_event, 0) END AS unobservable,
+         g.principal_id IS NOT NULL AS gap
   FROM sc_principal_fp pf
   CROSS JOIN range(0, 6) l(level_rank)
   LEFT JOIN sc_fp_level f ON f.fingerprint = pf.fingerprint AND f.level_rank = l.level_rank
   LEFT JOIN sc_used_level u ON u.principal_id = pf.principal_id AND u.level_rank = l.level_rank
   LEFT JOIN sc_account_coverage c ON c.account_id = pf.account_id
+  LEFT JOIN sc_evidence_gap g ON g.principal_id = pf.principal_id
 )
-SELECT *, granted - used - unobservable AS unused FROM x;
+-- With an evidence gap, nothing granted and unseen can be called unused.
+SELECT principal_id, level_rank, granted, used,
+       CASE WHEN gap THEN granted - used ELSE unobservable END AS unobservable,
+       CASE WHEN gap THEN 0 ELSE granted - used - unobservable END AS unused
+FROM x;
 
 CREATE OR REPLACE TEMP TABLE sc_principal_usage AS
 WITH names AS (SELECT ['LIST', 'READ', 'TAGGING', 'WRITE', 'IAM', 'ADMIN'] AS n),

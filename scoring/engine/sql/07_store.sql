@@ -35,7 +35,7 @@ INSERT INTO principal_score BY NAME
 SELECT $assessment_id AS assessment_id, m.principal_id, $integration_id AS integration_id, m.account_id,
        st.status, st.status_reason || st.used_note AS status_reason, st.last_used_at, st.last_used_source,
        u.granted AS granted_count, u.used AS used_count, u.unused AS unused_count,
-       u.unobservable AS unobservable_count, u.levels, u.unused_levels,
+       u.unobservable AS unobservable_count, u.levels, u.unused_levels, g.reason AS evidence_gap,
        u.overprivilege_pct, u.high_risk_overprivilege_pct, u.privileged_share,
        r.risk_score, r.risk_breakdown, t.tier, t.tier_reason, pf.fp_hash AS fingerprint,
        coalesce(i.human, 0) AS human_identities, coalesce(i.machine, 0) AS machine_identities
@@ -45,7 +45,8 @@ JOIN sc_principal_usage u ON u.principal_id = m.principal_id
 JOIN sc_status st ON st.principal_id = m.principal_id
 JOIN sc_risk r ON r.principal_id = m.principal_id
 JOIN sc_tier t ON t.principal_id = m.principal_id
-LEFT JOIN sc_identities i ON i.principal_id = m.principal_id;
+LEFT JOIN sc_identities i ON i.principal_id = m.principal_id
+LEFT JOIN sc_evidence_gap g ON g.principal_id = m.principal_id;
 
 -- "Used for": per principal, attached allow policy and level. A policy's granted and
 -- unobservable counts depend only on its context (SCP path, boundary), except in the rare
@@ -112,15 +113,19 @@ x AS (
          c.never_count - coalesce(u.used_never, 0)
            + c.unselected_count - coalesce(u.used_unselected, 0)
            + CASE WHEN coalesce(cov.data_events, false) THEN 0
-                  ELSE c.data_event_count - coalesce(u.used_data_event, 0) END AS unobservable
+                  ELSE c.data_event_count - coalesce(u.used_data_event, 0) END AS unobservable,
+         g.principal_id IS NOT NULL AS gap
   FROM sc_principal_fp pf
   JOIN sc_fp_policy_level c ON c.fingerprint = pf.fingerprint
   LEFT JOIN used u ON u.principal_id = pf.principal_id AND u.policy_id = c.policy_id AND u.level_rank = c.level_rank
   LEFT JOIN sc_account_coverage cov ON cov.account_id = pf.account_id
+  LEFT JOIN sc_evidence_gap g ON g.principal_id = pf.principal_id
 )
 SELECT $assessment_id AS assessment_id, principal_id, policy_id,
        ['LIST', 'READ', 'TAGGING', 'WRITE', 'IAM', 'ADMIN'][level_rank + 1] AS privilege_level,
-       granted, used, granted - used - unobservable AS unused, unobservable
+       granted, used,
+       CASE WHEN gap THEN 0 ELSE granted - used - unobservable END AS unused,
+       CASE WHEN gap THEN granted - used ELSE unobservable END AS unobservable
 FROM x;
 
 UPDATE assessment SET identity_count = (

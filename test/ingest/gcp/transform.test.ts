@@ -333,6 +333,7 @@ describe('BigQuery usage pieces', () => {
       last_seen: { value: '2026-11-18T02:00:00Z' },
       last_caller_ip: '10.0.0.1',
       last_user_agent: null,
+      delegate_email: null,
     };
     expect(
       toStageRow({
@@ -360,6 +361,19 @@ describe('BigQuery usage pieces', () => {
     ).toMatchObject({
       principal_id: null,
       action_status: 'unmapped',
+    });
+    // An impersonated service account: the principal stays the account, the person is the identity.
+    expect(
+      toStageRow({
+        ...base,
+        principal_email: 'release-deployer@fx-prod-0001.iam.gserviceaccount.com',
+        delegate_email: 'lena.baker@fixture.example',
+        permission: 'run.services.update',
+      }),
+    ).toMatchObject({
+      principal_id: 'serviceAccount:release-deployer@fx-prod-0001.iam.gserviceaccount.com',
+      identity: 'lena.baker@fixture.example',
+      identity_kind: 'human',
     });
     expect(() => toStageRow({ ...base, calls: 'three' })).toThrow(IngestError);
   });

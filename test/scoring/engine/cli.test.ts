@@ -47,6 +47,11 @@ describe.skipIf(!HAS_REALDATA)('assess and explain on the real samples', () => {
     );
     expect(result.stdout).toMatch(/ADMIN\s+1\s+0\s+0\s+1/);
     expect(result.stdout).toContain('status      no-coverage');
+    // No logs of the window: nothing it holds can be called unused.
+    expect(result.stdout).toMatch(/WRITE\s+2\s+0\s+0\s+2/);
+    expect(result.stdout).toContain(
+      'evidence gap: the logs of account 200611803367 cover only 0 of the 88 days',
+    );
   });
 
   it('exits 1 with one sentence for an unknown principal', () => {

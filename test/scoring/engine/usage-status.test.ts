@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../lib/log.ts';
 import type { Db } from '../../../model/db.ts';
 import { insertRows } from '../../../model/insert.ts';
+import { principalActionStates } from '../../../scoring/engine/actions.ts';
 import { scoreAssessment } from '../../../scoring/engine/score.ts';
 import { memoryDb } from '../../helpers/db.ts';
 import {
@@ -257,6 +258,67 @@ describe('status', () => {
   });
 });
 
+describe('evidence gaps', () => {
+  it("calls nothing unused when the account logs miss days of the principal's life, but judges a principal created after the gap", async () => {
+    const w = new World()
+      .account(ACCOUNT)
+      .principal(role('old'))
+      .principal(role('young'), { created_at: '2026-10-20T00:00:00Z' })
+      .policy(app, appDoc)
+      .attach(role('old'), app)
+      .attach(role('young'), app)
+      .covered(ACCOUNT, days('2026-10-15', '2026-11-19'))
+      .used(role('old'), 'ec2:DescribeInstances', '2026-11-01')
+      .used(role('young'), 'ec2:DescribeInstances', '2026-11-01');
+    await w.score(db);
+
+    const old = await scoreOf(db, role('old'));
+    expect(old).toMatchObject({ used_count: 1, unused_count: 0, unobservable_count: 4 });
+    expect(old.overprivilege_pct).toBe(0);
+    const states = await principalActionStates(db, 'a1', { principals: [role('old')] });
+    expect(states.find((a) => a.action === 'ec2:DescribeVpcs')).toMatchObject({
+      state: 'unobservable',
+      unobservableReason: `the logs of account ${ACCOUNT} cover only 36 of the 88 days from 2026-08-24 to 2026-11-19`,
+    });
+    // Created on 2026-10-20, after the logs began: its whole life is covered.
+    const young = await scoreOf(db, role('young'));
+    expect(young).toMatchObject({ used_count: 1, unused_count: 2, unobservable_count: 2 });
+  });
+
+  it('calls nothing unused when the inventory reports a use in a region the logs never cover', async () => {
+    const w = new World()
+      .account(ACCOUNT)
+      .principal(role('apse2'), {
+        last_used_at: '2026-11-20T03:00:00Z',
+        last_used_source: 'RoleLastUsed',
+        attributes: { lastUsedRegion: 'ap-southeast-2' },
+      })
+      .principal(role('home'), {
+        last_used_at: '2026-11-20T03:00:00Z',
+        last_used_source: 'RoleLastUsed',
+        attributes: { lastUsedRegion: 'us-east-1' },
+      })
+      .policy(app, appDoc)
+      .attach(role('apse2'), app)
+      .attach(role('home'), app)
+      .covered(ACCOUNT, COVERED);
+    await w.score(db);
+
+    expect(await scoreOf(db, role('apse2'))).toMatchObject({
+      status: 'active',
+      used_count: 0,
+      unused_count: 0,
+      unobservable_count: 5,
+    });
+    const gap = await db.scalar<string>(
+      'SELECT evidence_gap FROM principal_score WHERE principal_id = $p',
+      { p: role('apse2') },
+    );
+    expect(gap).toContain('ap-southeast-2');
+    expect(await scoreOf(db, role('home'))).toMatchObject({ unused_count: 3 });
+  });
+});
+
 describe('history', () => {
   it('keeps one principal_score row per assessment, so the 7-day trend comes from stored rows', async () => {
     const first = new World('day1')
@@ -264,7 +326,9 @@ describe('history', () => {
       .principal(role('app'))
       .policy(app, appDoc)
       .attach(role('app'), app)
-      .covered(ACCOUNT, COVERED);
+      // covered from the first day of its own window (a missing day would make the unseen
+      // actions unobservable: an evidence gap)
+      .covered(ACCOUNT, days('2026-08-23', '2026-11-19'));
     await first.load(db, '2026-11-20', '2026-08-23');
     await scoreAssessment(db, 'day1', { config, logger: silentLogger });
 

@@ -1,5 +1,5 @@
--- Who acted, per day: in GCP the caller is the principal itself (principalEmail), so
--- identity = the email and the member string is the principal. Calls here are authorization
+-- Who acted, per day: in GCP the caller is the principal itself (principalEmail), or the person
+-- who impersonated it (delegate_email); the member string is the principal. Calls here are authorization
 -- checks plus entries with none, as the aggregate counts them.
 INSERT INTO identity_usage BY NAME
 SELECT

@@ -1,9 +1,10 @@
--- access-discovery:gcp-usage-aggregate v1
+-- access-discovery:gcp-usage-aggregate v2
 WITH entries AS (
 {{entries}}
 )
 SELECT
   entries.protopayload_auditlog.authenticationInfo.principalEmail AS principal_email,
+  entries.protopayload_auditlog.authenticationInfo.serviceAccountDelegationInfo[SAFE_OFFSET(0)].firstPartyPrincipal.principalEmail AS delegate_email,
   auth.permission AS permission,
   DATE(entries.timestamp) AS day,
   entries.resource.labels.project_id AS project_id,
@@ -18,5 +19,5 @@ SELECT
     ORDER BY entries.timestamp DESC, entries.insertId DESC LIMIT 1)[SAFE_OFFSET(0)] AS last_user_agent
 FROM entries
 LEFT JOIN UNNEST(entries.protopayload_auditlog.authorizationInfo) AS auth
-GROUP BY principal_email, permission, day, project_id, log_type
-ORDER BY day, principal_email, permission, project_id, log_type
+GROUP BY principal_email, delegate_email, permission, day, project_id, log_type
+ORDER BY day, principal_email, delegate_email, permission, project_id, log_type
