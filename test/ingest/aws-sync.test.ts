@@ -287,6 +287,53 @@ describe('AWS organization ingestion through the fixture cloud', () => {
     }
   });
 
+  it('leaves out every account under an excluded OU, naming the OU, the suspended one included', async () => {
+    const DEV_OU = 'ou-ab12-22222222';
+    const db = await memoryDb();
+    try {
+      const result = await assess(db, configFor(cloud.url, { excludeOuIds: [DEV_OU] }));
+      expect(result.errors).toEqual([]);
+      const accounts = await db.all<{
+        account_id: string;
+        inventory_status: string;
+        inventory_error: string | null;
+      }>(
+        'SELECT account_id, inventory_status, inventory_error FROM account WHERE assessment_id = $a ORDER BY account_id',
+        { a: result.assessmentId },
+      );
+      expect(accounts).toEqual([
+        { account_id: MGMT, inventory_status: 'ok', inventory_error: null },
+        { account_id: PROD, inventory_status: 'ok', inventory_error: null },
+        {
+          account_id: DEV,
+          inventory_status: 'excluded',
+          inventory_error: `excluded by config: under OU ${DEV_OU}`,
+        },
+        {
+          account_id: SUSPENDED,
+          inventory_status: 'excluded',
+          inventory_error: `excluded by config: under OU ${DEV_OU}`,
+        },
+      ]);
+      expect(
+        await db.all(
+          'SELECT DISTINCT account_id FROM principal WHERE assessment_id = $a ORDER BY 1',
+          {
+            a: result.assessmentId,
+          },
+        ),
+      ).toEqual([{ account_id: MGMT }, { account_id: PROD }]);
+      expect(
+        await db.scalar<number>(
+          "SELECT count(*) FROM ingest_object WHERE object_key LIKE '%/' || $id || '/%'",
+          { id: DEV },
+        ),
+      ).toBe(0);
+    } finally {
+      db.closeAll();
+    }
+  });
+
   it('reads one account through its own role: only its principals and its log objects', async () => {
     const db = await memoryDb();
     try {
