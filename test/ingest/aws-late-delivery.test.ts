@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
 import { type FixtureCloud, startFixtureCloud } from '../../fixtures/cloud/index.ts';
 import { runAssessment } from '../../ingest/assessment.ts';
+import { listingDays } from '../../ingest/aws/cloudtrail/s3.ts';
 import { syncFor } from '../../ingest/registry.ts';
 import { silentLogger } from '../../lib/log.ts';
 import type { Db } from '../../model/db.ts';
@@ -163,6 +164,20 @@ async function callsByDay(db: Db): Promise<Record<string, number>> {
 }
 
 describe('late CloudTrail delivery', () => {
+  it('lists the two days after the window, never past today', () => {
+    const window = { start: START, end: END };
+    expect(listingDays(window, '2026-12-05')).toEqual([
+      START,
+      MIDDLE,
+      END,
+      '2026-11-22',
+      '2026-11-23',
+    ]);
+    expect(listingDays(window, '2026-11-22')).toEqual([START, MIDDLE, END, '2026-11-22']);
+    expect(listingDays(window, END)).toEqual([START, MIDDLE, END]);
+    expect(listingDays(window, MIDDLE)).toEqual([START, MIDDLE, END]);
+  });
+
   it('counts calls on their own day from the next two days’ prefixes, and relists a day until its margin has passed', async () => {
     const db = await memoryDb();
     let cloud = await startFixtureCloud({ dir: world.dir });
