@@ -293,6 +293,61 @@ describe('the fixture GCP organization, assessed end to end', () => {
     expect(script).toContain(`--role='${String(s.expect.role)}'`);
   });
 
+  it("shrinks a group's roles to what its members used, members of nested groups included", async () => {
+    const s = scenario('gcp-group-inherited-binding');
+    const parent = String(s.expect.parentGroup);
+    const membersOf = async (group: string, role?: string) =>
+      (
+        await world.db.all<{ principal_id: string }>(
+          `SELECT DISTINCT principal_id FROM principal_policy
+           WHERE assessment_id = $a AND via = 'group' AND via_ref = $g
+             AND ($r IS NULL OR policy_id = $r) ORDER BY 1`,
+          { a: world.assessments.gcp, g: group, r: role ?? null },
+        )
+      )
+        .map((r) => r.principal_id)
+        // A nested group's use is its members' use: the members are the users and accounts.
+        .filter((id) => !id.startsWith('group:'));
+    const nestedMembers = await membersOf(s.principalId);
+    expect(nestedMembers.length).toBeGreaterThan(0);
+    const recs = [
+      ...(await recommendationsOf(parent)),
+      ...(await recommendationsOf(s.principalId)),
+    ].filter((r) => r.kind === 'overprivileged-policy');
+    expect(recs.length).toBeGreaterThan(0);
+    for (const rec of recs) {
+      const group = (await recommendationsOf(parent)).some(
+        (r) => r.recommendationId === rec.recommendationId,
+      )
+        ? parent
+        : s.principalId;
+      const members = await membersOf(group, rec.policyId!);
+      // The nested group's members hold the parent group's roles too.
+      expect(members).toEqual(expect.arrayContaining(nestedMembers));
+      expect(rec.proof.evidence.members).toBe(members.length);
+      const granted = new Set(
+        (await iam.roles.get({ name: rec.policyId! })).data.includedPermissions ?? [],
+      );
+      const used = new Set(
+        members
+          .flatMap((m) => world.truth.principals[m]?.usedActions ?? [])
+          .filter((p) => granted.has(p)),
+      );
+      const custom = optionOf(rec, 'gcp-custom-role');
+      const role = custom.artifacts.find((a) => a.policy?.kind === 'gcp-role')!;
+      const permissions = (JSON.parse(role.content) as { includedPermissions: string[] })
+        .includedPermissions;
+      expect(permissions).toEqual(expect.arrayContaining([...used]));
+      expect(permissions.every((p) => granted.has(p))).toBe(true);
+      expect(permissions.length).toBeLessThan(granted.size);
+      const proof = proofOf(rec, 'gcp-custom-role');
+      expect(proof).toMatchObject({ result: 'pass', denied: [], neverWider: true });
+      expect(custom.artifacts.find((a) => a.format === 'shell')!.content).toContain(
+        `--member='${group}'`,
+      );
+    }
+  });
+
   it('keeps the reads a project without Data Access logs cannot show in the smaller role', async () => {
     const s = scenario('gcp-project-without-data-access-logs');
     const unobservable = s.expect.unobservablePermissions as string[];
