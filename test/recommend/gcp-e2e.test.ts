@@ -10,7 +10,7 @@ import { iamClient, resourceManagerClient } from '../../fixtures/cloud/gcp/clien
 import { fixtureConfig } from '../../fixtures/config.ts';
 import type { TruthScenario } from '../../fixtures/generate/types.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { createRemediation } from '../../recommend/pipeline.ts';
+import { createRemediation, runFullAssessment } from '../../recommend/pipeline.ts';
 import type {
   PlanStep,
   RecommendationOption,
@@ -113,6 +113,20 @@ async function iamPolicy(resource: string): Promise<cloudresourcemanager_v3.Sche
         ? await crm.folders.getIamPolicy(request)
         : await crm.organizations.getIamPolicy(request);
   return res.data;
+}
+
+/** Write `bindings` as the IAM policy of a resource (read-modify-write on the current etag). */
+async function writeBindings(
+  resource: string,
+  bindings: cloudresourcemanager_v3.Schema$Binding[],
+): Promise<void> {
+  const current = await iamPolicy(resource);
+  const policy = { version: 3, etag: current.etag, bindings };
+  const [collection] = resource.split('/');
+  const request = { resource, requestBody: { policy } };
+  if (collection === 'projects') await crm.projects.setIamPolicy(request);
+  else if (collection === 'folders') await crm.folders.setIamPolicy(request);
+  else await crm.organizations.setIamPolicy(request);
 }
 
 /** Every binding of a member on a resource, as the cloud holds it now. */
@@ -462,5 +476,68 @@ describe('the fixture GCP organization, assessed end to end', () => {
       { action: 'remediation.apply', outcome: 'success' },
       { action: 'remediation.rollback', outcome: 'success' },
     ]);
+  });
+
+  it('runs the binding removals as the commands do: the next assessment resolves them, and the policy restores', async () => {
+    const sa = scenario('gcp-dormant-sa-with-key').principalId;
+    const removals = (await recommendationsOf(sa)).filter(
+      (r) => r.kind === 'overprivileged-policy' && r.state === 'open',
+    );
+    expect(removals.length).toBeGreaterThan(0);
+    const steps = removals.flatMap((r) => removedBindings(optionOf(r, 'gcp-remove-binding').plan));
+    const resources = [...new Set(steps.map((b) => b.resource))];
+    const before = new Map(
+      await Promise.all(
+        resources.map(async (r) => [r, (await iamPolicy(r)).bindings ?? []] as const),
+      ),
+    );
+    // What `gcloud ... remove-iam-policy-binding` does: drop the member from the matching binding.
+    for (const resource of resources) {
+      const drop = steps.filter((b) => b.resource === resource);
+      const bindings = (before.get(resource) ?? [])
+        .map((b) =>
+          drop.some(
+            (d) =>
+              d.role === b.role &&
+              JSON.stringify(d.condition ?? null) === JSON.stringify(b.condition ?? null),
+          )
+            ? { ...b, members: (b.members ?? []).filter((m) => m !== sa) }
+            : b,
+        )
+        .filter((b) => (b.members ?? []).length > 0);
+      await writeBindings(resource, bindings);
+      expect(await cloudBindings(resource, sa)).toEqual([]);
+    }
+
+    const again = await runFullAssessment({
+      db: world.db,
+      config,
+      integrationId: GCP,
+      trigger: 'cli',
+      logger: silentLogger,
+      asOf: world.manifest.endDate,
+      stageDir: stage.dir,
+    });
+    expect(again.status).toBe('succeeded');
+    const after = await world.db.all<{ recommendation_id: string; state: string }>(
+      `SELECT recommendation_id, state FROM recommendation
+       WHERE principal_id = $p AND kind = 'overprivileged-policy' ORDER BY 1`,
+      { p: sa },
+    );
+    expect(after).toEqual(
+      removals
+        .map((r) => ({ recommendation_id: r.recommendationId, state: 'resolved' }))
+        .sort((a, b) => a.recommendation_id.localeCompare(b.recommendation_id)),
+    );
+    const bindings = await world.db.all(
+      `SELECT policy_id FROM principal_policy WHERE assessment_id = $a AND principal_id = $p`,
+      { a: again.assessmentId, p: sa },
+    );
+    expect(bindings).toEqual([]);
+
+    for (const resource of resources) await writeBindings(resource, before.get(resource) ?? []);
+    for (const resource of resources) {
+      expect((await iamPolicy(resource)).bindings).toEqual(before.get(resource));
+    }
   });
 });
