@@ -80,7 +80,8 @@ import {
  *   quarantine, a boundary that keeps today's permissions and denies those actions.
  * - overprivileged-policy (a policy with unused actions; for an AWS group, unused by every
  *   member): custom quarantine (a deny rule for the unused actions) or right-size (a new
- *   least-privilege policy); for GCP, binding removal or a smaller custom role.
+ *   least-privilege policy); for GCP, binding removal or a smaller custom role (for a GCP group's
+ *   binding, on the combined use of its members, nested groups expanded).
  *
  * An option whose proof fails is dropped and logged; a recommendation left with no option is not
  * emitted. Unobservable actions and NOREPO statements are always kept, and flagged for review.
@@ -265,6 +266,8 @@ export class RecommendationRules {
       const view = this.view(facts);
       out.push(...this.gcpDormant(view));
       out.push(...this.gcpOverprivilegedRoles(view));
+    } else if (facts.kind === 'group') {
+      out.push(...this.gcpGroupRoles(facts));
     }
     const rail = this.rails(facts);
     if (rail) {
@@ -1350,7 +1353,6 @@ export class RecommendationRules {
 
   private gcpOverprivilegedRoles(view: PrincipalView): RecommendationDraft[] {
     const { facts } = view;
-    const cloud = 'gcp' as const;
     if (view.unreadable.length > 0) return [];
     const byRole = new Map<string, { attachment: Attachment; bindings: GcpBinding[] }>();
     for (const a of facts.attachments) {
@@ -1368,173 +1370,246 @@ export class RecommendationRules {
     for (const [role, { attachment, bindings }] of byRole) {
       const doc = attachment.policy.doc;
       if (doc?.cloud !== 'gcp') continue;
-      const perms = this.evaluator.allows(doc);
-      const keep = new Set<string>();
-      const unused = new Set<string>();
-      const unobservableKept: string[] = [];
-      for (const p of perms) {
-        if (facts.used.has(p)) keep.add(p);
-        else if (view.unobservable.has(p)) {
-          keep.add(p);
-          unobservableKept.push(p);
-        } else unused.add(p);
-      }
-      if (unused.size === 0) continue;
       const others = view.set.identity.filter((d) => d !== doc);
-      const candidates: Array<
-        { option: RecommendationOption; proof: Proof } | { dropped: OptionType; reason: string }
-      > = [];
-      if (keep.size === 0) {
-        candidates.push(
-          this.attempt('gcp-remove-binding', () => {
-            const plan = bindings.map(removeBindingStep);
-            const artifacts: Artifact[] = [
-              {
-                name: 'remove-bindings.sh',
-                format: 'shell',
-                content: renderGcloud(plan, `Remove ${role} from ${facts.principalId}`),
-              },
-            ];
-            const proof = buildProof({
-              option: 'gcp-remove-binding',
-              expectation: 'preserve-usage',
-              evaluator: this.evaluator,
-              subjects: [
-                {
-                  id: facts.principalId,
-                  before: view.set,
-                  after: { identity: others },
-                  used: facts.used,
-                },
-              ],
-              artifacts,
-            });
-            return {
-              proof,
-              option: {
-                type: 'gcp-remove-binding',
-                title: 'Remove Role Binding',
-                description: `Remove ${role} from ${facts.principalId} (${bindings.length} bindings): none of its ${perms.size} permissions was used in the window.`,
-                applicable: false,
-                notApplicableReason:
-                  'binding changes are not applied through the API: run the commands',
-                artifacts,
-                plan,
-                riskReduction: this.facts.weight(cloud, unused),
-                reviewNotes: [],
-              },
-            };
-          }),
-        );
-      } else {
-        candidates.push(
-          this.attempt('gcp-custom-role', () => {
-            const parent = this.customRoleParent(bindings[0]!.resource);
-            if (!parent)
-              throw new Error(
-                `no place to create a custom role for a binding on ${bindings[0]!.resource}`,
-              );
-            if (bindings.some((b) => this.customRoleParent(b.resource) !== parent)) {
-              throw new Error(
-                `${role} is bound on resources under different parents; one custom role cannot replace every binding`,
-              );
-            }
-            const permissions = [...keep].sort();
-            const roleId = customRoleId(`ad_${role.split('/').at(-1)}`, contentHash(permissions));
-            const roleDoc = { includedPermissions: permissions };
-            const plan = customRolePlan({
-              parent,
-              roleId,
-              title: `${role.split('/').at(-1)} (right-sized)`.slice(0, 100),
-              description:
-                `Access Discovery: the permissions of ${role} used by ${facts.principalId}`.slice(
-                  0,
-                  256,
-                ),
-              permissions,
-              replaces: bindings,
-            });
-            const artifacts: Artifact[] = [
-              {
-                name: `${roleId}.json`,
-                format: 'json',
-                content: documentText(roleDoc),
-                policy: {
-                  kind: 'gcp-role',
-                  name: `${parent}/roles/${roleId}`,
-                  chars: permissions.length,
-                  limit: 3000,
-                },
-              },
-              {
-                name: 'custom-role.sh',
-                format: 'shell',
-                content: renderGcloud(
-                  plan,
-                  `Replace ${role} by a smaller custom role for ${facts.principalId}`,
-                ),
-              },
-            ];
-            const customDoc: PolicyDoc = { cloud, id: `${parent}/roles/${roleId}`, permissions };
-            const proof = buildProof({
-              option: 'gcp-custom-role',
-              expectation: 'preserve-usage',
-              evaluator: this.evaluator,
-              subjects: [
-                {
-                  id: facts.principalId,
-                  before: view.set,
-                  after: { identity: [...others, customDoc] },
-                  used: facts.used,
-                },
-              ],
-              artifacts,
-              unobservableKept,
-            });
-            const notes = this.reviewNotes(unobservableKept, []);
-            notes.push(
-              'some permissions cannot be used in custom roles (support level NOT_SUPPORTED); gcloud names them if so',
-            );
-            return {
-              proof,
-              option: {
-                type: 'gcp-custom-role',
-                title: 'Smaller Custom Role',
-                description: `Replace ${role} (${perms.size} permissions) on ${bindings.length} bindings by a custom role with the ${permissions.length} permissions used or not observable in the window.`,
-                applicable: false,
-                notApplicableReason:
-                  'role changes are not applied through the API: run the commands',
-                artifacts,
-                plan,
-                riskReduction: this.facts.weight(cloud, unused),
-                reviewNotes: notes,
-              },
-            };
-          }),
-        );
-      }
-      const rank = this.facts.maxRank(cloud, unused);
-      const base: Severity = rank >= 5 ? 'high' : rank >= 3 ? 'medium' : 'low';
       out.push(
-        ...this.finish(
-          facts,
-          'overprivileged-policy',
-          role,
-          raise(base, facts.accountRisk),
-          candidates,
+        ...this.gcpShrinkRole(facts, role, doc, bindings, [view], (replacement) => [
           {
-            policyId: role,
-            bindings: bindings.map((b) => b.resource),
-            granted: perms.size,
-            used: capped([...keep].filter((p) => facts.used.has(p))),
-            unused: capped(unused),
-            unusedCount: unused.size,
-            unobservableKept: capped(unobservableKept),
+            id: facts.principalId,
+            before: view.set,
+            after: { identity: replacement ? [...others, replacement] : others },
+            used: facts.used,
           },
+        ]),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Roles bound to a GCP group: what its members (users and service accounts, nested groups
+   * expanded by the ingestion) used through them. As for AWS groups, a permission counts as
+   * used when any member used it; the smaller role or the removal is proven for every member.
+   */
+  private gcpGroupRoles(facts: PrincipalFacts): RecommendationDraft[] {
+    const own = this.view(facts);
+    if (own.unreadable.length > 0) return [];
+    const byRole = new Map<string, { doc: PolicyDoc | undefined; bindings: GcpBinding[] }>();
+    for (const a of facts.attachments) {
+      if (a.via !== 'binding') continue;
+      const entry = byRole.get(a.policy.policyId) ?? { doc: a.policy.doc, bindings: [] };
+      entry.bindings.push({
+        resource: a.viaRef,
+        role: a.policy.policyId,
+        member: facts.principalId,
+        condition: a.condition,
+      });
+      byRole.set(a.policy.policyId, entry);
+    }
+    const out: RecommendationDraft[] = [];
+    for (const [role, { doc, bindings }] of byRole) {
+      if (doc?.cloud !== 'gcp') continue;
+      const throughGroup = (a: Attachment) =>
+        a.via === 'group' && a.viaRef === facts.principalId && a.policy.policyId === role;
+      const members: PrincipalView[] = [];
+      for (const member of this.inputs.principals) {
+        if (member.cloud !== 'gcp' || member.kind === 'group') continue;
+        if (member.attachments.some(throughGroup)) members.push(this.view(member));
+      }
+      if (members.length === 0 || members.some((m) => m.unreadable.length > 0)) continue;
+      out.push(
+        ...this.gcpShrinkRole(
+          facts,
+          role,
+          doc,
+          bindings,
+          members,
+          (replacement) =>
+            members.map((m) => {
+              const kept = m.facts.attachments
+                .filter((a) => !throughGroup(a))
+                .map((a) => a.policy.doc)
+                .filter((d): d is PolicyDoc => !!d);
+              return {
+                id: m.facts.principalId,
+                before: m.set,
+                after: { identity: replacement ? [...kept, replacement] : kept },
+                used: m.facts.used,
+              };
+            }),
+          members.length,
         ),
       );
     }
     return out;
+  }
+
+  /**
+   * One overprivileged GCP role on `bindings`: remove the bindings when nothing of it was used
+   * by `users`, else a custom role with the permissions used or not observable. `subjects`
+   * gives the proof subjects once the role is replaced (or removed, `undefined`).
+   */
+  private gcpShrinkRole(
+    facts: PrincipalFacts,
+    role: string,
+    doc: PolicyDoc,
+    bindings: GcpBinding[],
+    users: PrincipalView[],
+    subjects: (replacement: PolicyDoc | undefined) => ProofSubject[],
+    members?: number,
+  ): RecommendationDraft[] {
+    const cloud = 'gcp' as const;
+    const perms = this.evaluator.allows(doc);
+    const keep = new Set<string>();
+    const used = new Set<string>();
+    const unused = new Set<string>();
+    const unobservableKept: string[] = [];
+    for (const p of perms) {
+      if (users.some((u) => u.facts.used.has(p))) {
+        keep.add(p);
+        used.add(p);
+      } else if (users.some((u) => u.unobservable.has(p))) {
+        keep.add(p);
+        unobservableKept.push(p);
+      } else unused.add(p);
+    }
+    if (unused.size === 0) return [];
+    const who =
+      members === undefined ? facts.principalId : `the ${members} members of ${facts.principalId}`;
+    const candidates: Array<
+      { option: RecommendationOption; proof: Proof } | { dropped: OptionType; reason: string }
+    > = [];
+    if (keep.size === 0) {
+      candidates.push(
+        this.attempt('gcp-remove-binding', () => {
+          const plan = bindings.map(removeBindingStep);
+          const artifacts: Artifact[] = [
+            {
+              name: 'remove-bindings.sh',
+              format: 'shell',
+              content: renderGcloud(plan, `Remove ${role} from ${facts.principalId}`),
+            },
+          ];
+          const proof = buildProof({
+            option: 'gcp-remove-binding',
+            expectation: 'preserve-usage',
+            evaluator: this.evaluator,
+            subjects: subjects(undefined),
+            artifacts,
+          });
+          return {
+            proof,
+            option: {
+              type: 'gcp-remove-binding',
+              title: 'Remove Role Binding',
+              description: `Remove ${role} from ${facts.principalId} (${bindings.length} bindings): none of its ${perms.size} permissions was used by ${who} in the window.`,
+              applicable: false,
+              notApplicableReason:
+                'binding changes are not applied through the API: run the commands',
+              artifacts,
+              plan,
+              riskReduction: this.facts.weight(cloud, unused),
+              reviewNotes: [],
+            },
+          };
+        }),
+      );
+    } else {
+      candidates.push(
+        this.attempt('gcp-custom-role', () => {
+          const parent = this.customRoleParent(bindings[0]!.resource);
+          if (!parent)
+            throw new Error(
+              `no place to create a custom role for a binding on ${bindings[0]!.resource}`,
+            );
+          if (bindings.some((b) => this.customRoleParent(b.resource) !== parent)) {
+            throw new Error(
+              `${role} is bound on resources under different parents; one custom role cannot replace every binding`,
+            );
+          }
+          const permissions = [...keep].sort();
+          const roleId = customRoleId(`ad_${role.split('/').at(-1)}`, contentHash(permissions));
+          const roleDoc = { includedPermissions: permissions };
+          const plan = customRolePlan({
+            parent,
+            roleId,
+            title: `${role.split('/').at(-1)} (right-sized)`.slice(0, 100),
+            description: `Access Discovery: the permissions of ${role} used by ${who}`.slice(
+              0,
+              256,
+            ),
+            permissions,
+            replaces: bindings,
+          });
+          const artifacts: Artifact[] = [
+            {
+              name: `${roleId}.json`,
+              format: 'json',
+              content: documentText(roleDoc),
+              policy: {
+                kind: 'gcp-role',
+                name: `${parent}/roles/${roleId}`,
+                chars: permissions.length,
+                limit: 3000,
+              },
+            },
+            {
+              name: 'custom-role.sh',
+              format: 'shell',
+              content: renderGcloud(
+                plan,
+                `Replace ${role} by a smaller custom role for ${facts.principalId}`,
+              ),
+            },
+          ];
+          const customDoc: PolicyDoc = { cloud, id: `${parent}/roles/${roleId}`, permissions };
+          const proof = buildProof({
+            option: 'gcp-custom-role',
+            expectation: 'preserve-usage',
+            evaluator: this.evaluator,
+            subjects: subjects(customDoc),
+            artifacts,
+            unobservableKept,
+          });
+          const notes = this.reviewNotes(unobservableKept, []);
+          notes.push(
+            'some permissions cannot be used in custom roles (support level NOT_SUPPORTED); gcloud names them if so',
+          );
+          return {
+            proof,
+            option: {
+              type: 'gcp-custom-role',
+              title: 'Smaller Custom Role',
+              description: `Replace ${role} (${perms.size} permissions) on ${bindings.length} bindings by a custom role with the ${permissions.length} permissions used or not observable in the window.`,
+              applicable: false,
+              notApplicableReason: 'role changes are not applied through the API: run the commands',
+              artifacts,
+              plan,
+              riskReduction: this.facts.weight(cloud, unused),
+              reviewNotes: notes,
+            },
+          };
+        }),
+      );
+    }
+    const rank = this.facts.maxRank(cloud, unused);
+    const base: Severity = rank >= 5 ? 'high' : rank >= 3 ? 'medium' : 'low';
+    return this.finish(
+      facts,
+      'overprivileged-policy',
+      role,
+      raise(base, facts.accountRisk),
+      candidates,
+      {
+        policyId: role,
+        bindings: bindings.map((b) => b.resource),
+        ...(members === undefined ? {} : { members }),
+        granted: perms.size,
+        used: capped(used),
+        unused: capped(unused),
+        unusedCount: unused.size,
+        unobservableKept: capped(unobservableKept),
+      },
+    );
   }
 
   /** Where a custom role replacing a binding on `resource` is created. */

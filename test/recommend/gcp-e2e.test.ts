@@ -10,7 +10,7 @@ import { iamClient, resourceManagerClient } from '../../fixtures/cloud/gcp/clien
 import { fixtureConfig } from '../../fixtures/config.ts';
 import type { TruthScenario } from '../../fixtures/generate/types.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { createRemediation } from '../../recommend/pipeline.ts';
+import { createRemediation, runFullAssessment } from '../../recommend/pipeline.ts';
 import type {
   PlanStep,
   RecommendationOption,
@@ -113,6 +113,20 @@ async function iamPolicy(resource: string): Promise<cloudresourcemanager_v3.Sche
         ? await crm.folders.getIamPolicy(request)
         : await crm.organizations.getIamPolicy(request);
   return res.data;
+}
+
+/** Write `bindings` as the IAM policy of a resource (read-modify-write on the current etag). */
+async function writeBindings(
+  resource: string,
+  bindings: cloudresourcemanager_v3.Schema$Binding[],
+): Promise<void> {
+  const current = await iamPolicy(resource);
+  const policy = { version: 3, etag: current.etag, bindings };
+  const [collection] = resource.split('/');
+  const request = { resource, requestBody: { policy } };
+  if (collection === 'projects') await crm.projects.setIamPolicy(request);
+  else if (collection === 'folders') await crm.folders.setIamPolicy(request);
+  else await crm.organizations.setIamPolicy(request);
 }
 
 /** Every binding of a member on a resource, as the cloud holds it now. */
@@ -293,6 +307,57 @@ describe('the fixture GCP organization, assessed end to end', () => {
     expect(script).toContain(`--role='${String(s.expect.role)}'`);
   });
 
+  it("shrinks a group's roles to what its members used, members of nested groups included", async () => {
+    const s = scenario('gcp-group-inherited-binding');
+    const parent = String(s.expect.parentGroup);
+    const membersOf = async (group: string, role?: string) =>
+      (
+        await world.db.all<{ principal_id: string }>(
+          `SELECT DISTINCT principal_id FROM principal_policy
+           WHERE assessment_id = $a AND via = 'group' AND via_ref = $g
+             AND ($r IS NULL OR policy_id = $r) ORDER BY 1`,
+          { a: world.assessments.gcp, g: group, r: role ?? null },
+        )
+      )
+        .map((r) => r.principal_id)
+        // A nested group's use is its members' use: the members are the users and accounts.
+        .filter((id) => !id.startsWith('group:'));
+    const nestedMembers = await membersOf(s.principalId);
+    expect(nestedMembers.length).toBeGreaterThan(0);
+    const byGroup = [
+      ...(await recommendationsOf(parent)).map((rec) => ({ group: parent, rec })),
+      ...(await recommendationsOf(s.principalId)).map((rec) => ({ group: s.principalId, rec })),
+    ].filter((x) => x.rec.kind === 'overprivileged-policy');
+    // The parent group's roles reach the nested group's members: they are shrunk on their use too.
+    expect(byGroup.some((x) => x.group === parent)).toBe(true);
+    for (const { group, rec } of byGroup) {
+      const members = await membersOf(group, rec.policyId!);
+      // The nested group's members hold the parent group's roles too.
+      expect(members).toEqual(expect.arrayContaining(nestedMembers));
+      expect(rec.proof.evidence.members).toBe(members.length);
+      const granted = new Set(
+        (await iam.roles.get({ name: rec.policyId! })).data.includedPermissions ?? [],
+      );
+      const used = new Set(
+        members
+          .flatMap((m) => world.truth.principals[m]?.usedActions ?? [])
+          .filter((p) => granted.has(p)),
+      );
+      const custom = optionOf(rec, 'gcp-custom-role');
+      const role = custom.artifacts.find((a) => a.policy?.kind === 'gcp-role')!;
+      const permissions = (JSON.parse(role.content) as { includedPermissions: string[] })
+        .includedPermissions;
+      expect(permissions).toEqual(expect.arrayContaining([...used]));
+      expect(permissions.every((p) => granted.has(p))).toBe(true);
+      expect(permissions.length).toBeLessThan(granted.size);
+      const proof = proofOf(rec, 'gcp-custom-role');
+      expect(proof).toMatchObject({ result: 'pass', denied: [], neverWider: true });
+      expect(custom.artifacts.find((a) => a.format === 'shell')!.content).toContain(
+        `--member='${group}'`,
+      );
+    }
+  });
+
   it('keeps the reads a project without Data Access logs cannot show in the smaller role', async () => {
     const s = scenario('gcp-project-without-data-access-logs');
     const unobservable = s.expect.unobservablePermissions as string[];
@@ -407,5 +472,68 @@ describe('the fixture GCP organization, assessed end to end', () => {
       { action: 'remediation.apply', outcome: 'success' },
       { action: 'remediation.rollback', outcome: 'success' },
     ]);
+  });
+
+  it('runs the binding removals as the commands do: the next assessment resolves them, and the policy restores', async () => {
+    const sa = scenario('gcp-dormant-sa-with-key').principalId;
+    const removals = (await recommendationsOf(sa)).filter(
+      (r) => r.kind === 'overprivileged-policy' && r.state === 'open',
+    );
+    expect(removals.length).toBeGreaterThan(0);
+    const steps = removals.flatMap((r) => removedBindings(optionOf(r, 'gcp-remove-binding').plan));
+    const resources = [...new Set(steps.map((b) => b.resource))];
+    const before = new Map(
+      await Promise.all(
+        resources.map(async (r) => [r, (await iamPolicy(r)).bindings ?? []] as const),
+      ),
+    );
+    // What `gcloud ... remove-iam-policy-binding` does: drop the member from the matching binding.
+    for (const resource of resources) {
+      const drop = steps.filter((b) => b.resource === resource);
+      const bindings = (before.get(resource) ?? [])
+        .map((b) =>
+          drop.some(
+            (d) =>
+              d.role === b.role &&
+              JSON.stringify(d.condition ?? null) === JSON.stringify(b.condition ?? null),
+          )
+            ? { ...b, members: (b.members ?? []).filter((m) => m !== sa) }
+            : b,
+        )
+        .filter((b) => (b.members ?? []).length > 0);
+      await writeBindings(resource, bindings);
+      expect(await cloudBindings(resource, sa)).toEqual([]);
+    }
+
+    const again = await runFullAssessment({
+      db: world.db,
+      config,
+      integrationId: GCP,
+      trigger: 'cli',
+      logger: silentLogger,
+      asOf: world.manifest.endDate,
+      stageDir: stage.dir,
+    });
+    expect(again.status).toBe('succeeded');
+    const after = await world.db.all<{ recommendation_id: string; state: string }>(
+      `SELECT recommendation_id, state FROM recommendation
+       WHERE principal_id = $p AND kind = 'overprivileged-policy' ORDER BY 1`,
+      { p: sa },
+    );
+    expect(after).toEqual(
+      removals
+        .map((r) => ({ recommendation_id: r.recommendationId, state: 'resolved' }))
+        .sort((a, b) => a.recommendation_id.localeCompare(b.recommendation_id)),
+    );
+    const bindings = await world.db.all(
+      `SELECT policy_id FROM principal_policy WHERE assessment_id = $a AND principal_id = $p`,
+      { a: again.assessmentId, p: sa },
+    );
+    expect(bindings).toEqual([]);
+
+    for (const resource of resources) await writeBindings(resource, before.get(resource) ?? []);
+    for (const resource of resources) {
+      expect((await iamPolicy(resource)).bindings).toEqual(before.get(resource));
+    }
   });
 });

@@ -534,6 +534,66 @@ describe('GCP recommendations', () => {
     }
   });
 
+  it("shrinks a GCP group's role to what its members used, proven for each member, and removes one nobody used", async () => {
+    const db = await memoryDb();
+    try {
+      const s = new Snapshot();
+      const project = 'fx-prod-0001';
+      const org = '123456789012';
+      const storage = s.gcpRole('roles/storage.admin', [
+        'storage.buckets.create',
+        'storage.buckets.delete',
+        'storage.objects.get',
+        'storage.objects.list',
+      ]);
+      const viewer = s.gcpRole('roles/compute.viewer', [
+        'compute.instances.get',
+        'compute.instances.list',
+      ]);
+      const data = s.gcpGroup('data@fixture.example', org);
+      const ops = s.gcpGroup('ops@fixture.example', org);
+      const empty = s.gcpGroup('empty@fixture.example', org);
+      s.bind(data, storage, `projects/${project}`);
+      s.bind(ops, viewer, `projects/${project}`);
+      s.bind(empty, storage, `projects/${project}`);
+      const sa = s.serviceAccount(`etl@${project}.iam.gserviceaccount.com`, project);
+      const user = s.gcpUser('ana@fixture.example', org);
+      s.member(sa, data).member(user, data).member(user, ops);
+      s.use(sa, ['storage.buckets.create'], { account: project });
+      s.use(user, ['storage.objects.get'], { account: project });
+      const { recs } = await recommend(db, s);
+
+      const rec = find(recs, data, 'overprivileged-policy', storage);
+      const custom = option(rec, 'gcp-custom-role');
+      expect(JSON.parse(custom.artifacts[0]!.content)).toEqual({
+        includedPermissions: ['storage.buckets.create', 'storage.objects.get'],
+      });
+      expect(custom.artifacts[1]!.content).toContain(
+        `gcloud projects remove-iam-policy-binding '${project}' --member='${data}' --role='roles/storage.admin'`,
+      );
+      const proof = proofOf(rec, 'gcp-custom-role');
+      expect(proof).toMatchObject({ result: 'pass', denied: [], neverWider: true });
+      expect(proof.checkedActions).toEqual(['storage.buckets.create', 'storage.objects.get']);
+      expect(proof.allowed).toBe(2);
+      expect(rec.proof.evidence).toMatchObject({ members: 2, unusedCount: 2 });
+
+      const removal = find(recs, ops, 'overprivileged-policy', viewer);
+      expect(removal.options.map((o) => o.type)).toEqual(['gcp-remove-binding']);
+      expect(proofOf(removal, 'gcp-remove-binding')).toMatchObject({
+        result: 'pass',
+        // The member keeps the storage role of the other group.
+        grantedBefore: 6,
+        grantedAfter: 4,
+      });
+      // A group without members is left alone (nobody's use to measure), as for AWS.
+      expect(recs.filter((r) => r.principalId === empty)).toEqual([]);
+      // Members get no recommendation of their own for roles that come through the group.
+      expect(recs.filter((r) => r.principalId === user)).toEqual([]);
+    } finally {
+      db.closeAll();
+    }
+  });
+
   it('keeps reads as unobservable when the project does not log Data Access', async () => {
     const db = await memoryDb();
     try {

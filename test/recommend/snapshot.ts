@@ -150,6 +150,10 @@ export class Snapshot {
     return this.principal('user', `user:${email}`, email, { account: organization });
   }
 
+  gcpGroup(email: string, organization: string): string {
+    return this.principal('group', `group:${email}`, email, { account: organization });
+  }
+
   managed(
     name: string,
     document: unknown,
