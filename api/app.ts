@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../lib/errors.ts';
 import type { Db } from '../model/db.ts';
@@ -101,6 +101,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     routerOptions: { maxParamLength: 2048 },
+    // URLs the router cannot even match (broken percent-encoding, an over-long id) get the
+    // same JSON error shape as everything else, without echoing the whole URL back.
+    frameworkErrors: (err, request, frameworkReply) => {
+      const reply = frameworkReply as unknown as FastifyReply;
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      // No route, so no hooks: the headers every API answer carries are set here.
+      void reply.headers({
+        'x-request-id': request.id,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      void reply.code(tooLong ? 414 : 400).send({
+        error: tooLong ? 'uri-too-long' : 'bad-request',
+        message: tooLong
+          ? `a path segment of ${request.method} ${request.url.slice(0, 60)}... is longer than 2048 characters`
+          : 'the URL is not valid: a path segment has a malformed percent-encoding',
+        requestId: request.id,
+      });
+    },
   });
   app.removeContentTypeParser('text/plain');
 

@@ -4,8 +4,8 @@ import { fillSql, loadSql, placeholders } from './sql.ts';
 
 /**
  * The flat read copy of finished assessments behind the principals list and the widgets
- * (principal_list, migration 003). Joining principal_score to principal on their long text keys
- * for every request costs more than the request itself at 100,000 principals; a finished
+ * (principal_list, migrations 004 and 006). Joining principal_score to principal on their long
+ * text keys for every request costs more than the request itself at 100,000 principals; a finished
  * assessment never changes, so it is copied once, on first read. Only the `ignored` flag moves:
  * every read compares the active ignore rules with the set last applied and refreshes the flag
  * when they differ. The least recently read copies are dropped beyond a few.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // Helper scripts that other benches start in a second process.
-const HELPERS = new Set(['api-load', 'crash-harness']);
+const HELPERS = new Set(['api-load', 'crash-harness', 'load-traffic']);
 
 const name = process.argv[2];
 const available = readdirSync(import.meta.dirname)

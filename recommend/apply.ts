@@ -90,6 +90,7 @@ type BoundaryState = {
   entity: IamEntity;
   previousBoundaryArn: string | null;
   appliedBoundaryArn: string;
+  /** A policy of ours (created by this or an earlier remediation), deleted on rollback once unused. */
   createdPolicyArn: string | null;
 };
 
@@ -645,6 +646,14 @@ export class CloudRemediationService implements RemediationService {
     return true;
   }
 
+  private async createdByEarlierRemediation(arn: string): Promise<boolean> {
+    const n = await this.db.scalar<number>(
+      "SELECT count(*) FROM remediation WHERE json_extract_string(previous_state, '$.createdPolicyArn') = $arn",
+      { arn },
+    );
+    return Number(n) > 0;
+  }
+
   private async applyBoundary(
     target: Target,
     iam: RecordingIam,
@@ -683,12 +692,15 @@ export class CloudRemediationService implements RemediationService {
       artifact.content,
       `Access Discovery ${target.option.type} boundary (recommendation ${target.recommendationId})`,
     );
+    // A policy an earlier remediation created (the shared quarantine boundary) is ours too: the
+    // last rollback that leaves it unused deletes it, whichever order they run in.
+    const ours = created || (await this.createdByEarlierRemediation(arn));
     const state: BoundaryState = {
       type: 'boundary',
       entity,
       previousBoundaryArn: current,
       appliedBoundaryArn: arn,
-      createdPolicyArn: created ? arn : null,
+      createdPolicyArn: ours ? arn : null,
     };
     undo.state = state;
     const word = ENTITY_WORD[entity.kind];

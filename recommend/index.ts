@@ -52,7 +52,7 @@ export async function runRecommendations(
   const expander = getAwsCatalog().expander;
   const inputs = await loadRecommendationInputs(db, assessmentId, expander);
   const ignores = await activeIgnores(db, inputs.context.integrationId);
-  const result = buildRecommendations(inputs, {
+  const result = await buildRecommendations(inputs, {
     config: options.config,
     integration: options.integration,
     expander,

@@ -180,6 +180,9 @@ interface PrincipalView {
   unreadable: string[];
 }
 
+/** Longest stretch the rules hold the thread before letting other work (API requests) run. */
+const YIELD_AFTER_MS = 20;
+
 export class RecommendationRules {
   private readonly evaluator: PolicyEvaluator;
   private readonly facts = new ActionFacts();
@@ -195,12 +198,22 @@ export class RecommendationRules {
     this.evaluator = new PolicyEvaluator(options.expander);
   }
 
-  run(): RulesResult {
+  /**
+   * Every principal's recommendations. Asynchronous only to let the event loop breathe: the
+   * rules are CPU work, and the API serves requests from the same thread while an assessment
+   * runs, so the loop yields whenever it has held the thread for YIELD_AFTER_MS.
+   */
+  async run(): Promise<RulesResult> {
     const drafts: RecommendationDraft[] = [];
     const errors: RulesResult['errors'] = [];
     let untouchable = 0;
     const ownRoles = productRoleNames(this.options.integration);
+    let slice = performance.now();
     for (const facts of this.inputs.principals) {
+      if (performance.now() - slice > YIELD_AFTER_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       if (facts.serviceLinked && this.options.config.exclusions.neverTouchServiceLinkedRoles) {
         untouchable++;
         continue;
@@ -1564,6 +1577,6 @@ export function productRoleNames(integration: IntegrationConfig): Set<string> {
 export function buildRecommendations(
   inputs: RecommendationInputs,
   options: RulesOptions,
-): RulesResult {
+): Promise<RulesResult> {
   return new RecommendationRules(inputs, options).run();
 }

@@ -57,6 +57,10 @@ async function bundle(): Promise<DashboardBundle> {
     jsxImportSource: 'preact',
     minify: true,
     legalComments: 'eof',
+    // Preact ships no license comment of its own; its MIT licence asks for the notice.
+    banner: {
+      js: '/*! Includes Preact. The MIT License (MIT). Copyright (c) 2015-present Jason Miller */',
+    },
     logLevel: 'silent',
   });
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'));

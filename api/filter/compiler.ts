@@ -8,7 +8,11 @@ import {
   parseFilter,
 } from './parser.ts';
 
-/** A WHERE fragment over the principal view `q` and the values it binds. */
+/**
+ * A WHERE fragment over the principal view `q` and the values it binds. Use it only as a
+ * condition (WHERE, FILTER (WHERE ...)): it may be NULL rather than false for a row that does
+ * not match, so it must never be negated or read as a value.
+ */
 export interface CompiledFilter {
   /** SQL text made only of whitelisted columns, fixed functions and `$name` placeholders. */
   where: string;
@@ -74,6 +78,29 @@ class Compiler {
     private readonly prefix: string,
   ) {}
 
+  /** How many NOTs enclose the node being compiled. */
+  private negations = 0;
+
+  /**
+   * A comparison, NULL when its column is. Under a NOT it must read as false (NOT NULL is NULL,
+   * which would drop the row the user asked for), so it is wrapped in coalesce. Outside any
+   * NOT the bare comparison selects the same rows: AND and OR only ever turn a NULL operand
+   * into NULL where false would give false, and WHERE drops NULL like false. DuckDB evaluates
+   * the bare form faster and can push it into the scan.
+   */
+  private known(comparison: string): string {
+    return this.negations > 0 ? `coalesce(${comparison}, false)` : `(${comparison})`;
+  }
+
+  private negate(build: () => string): string {
+    this.negations++;
+    try {
+      return `(NOT ${build()})`;
+    } finally {
+      this.negations--;
+    }
+  }
+
   private bind(value: string | number | boolean): string {
     const name = `${this.prefix}${this.n++}`;
     this.params[name] = value;
@@ -86,14 +113,15 @@ class Compiler {
       case 'or':
         return `(${node.items.map((i) => this.compile(i)).join(node.type === 'and' ? ' AND ' : ' OR ')})`;
       case 'not':
-        return `(NOT ${this.compile(node.item)})`;
+        return this.negate(() => this.compile(node.item));
       case 'compare':
         this.checkOp(node.field, node.op, node.position);
         return this.compare(node.field, node.op, node.value);
       case 'in': {
         this.checkOp(node.field, node.negated ? 'not_in' : 'in', node.position);
-        const any = `(${node.values.map((v) => this.compare(node.field, '=', v)).join(' OR ')})`;
-        return node.negated ? `(NOT ${any})` : any;
+        const any = () =>
+          `(${node.values.map((v) => this.compare(node.field, '=', v)).join(' OR ')})`;
+        return node.negated ? this.negate(any) : any();
       }
     }
   }
@@ -112,7 +140,7 @@ class Compiler {
   /** One comparison; null values never match a positive operator, always match a negated one. */
   private compare(field: FieldRef, op: ComparisonOp, value: Literal): string {
     const positive = NEGATED[op];
-    if (positive) return `(NOT ${this.compare(field, positive, value)})`;
+    if (positive) return this.negate(() => this.compare(field, positive, value));
     const def = field.def;
     switch (def.type) {
       case 'string':
@@ -120,23 +148,23 @@ class Compiler {
         return this.compareString(this.columnOf(field), op, value, def);
       case 'enum': {
         const canonical = this.enumValue(def, value);
-        return `coalesce(lower(${def.column}) = ${this.bind(canonical)}, false)`;
+        return this.known(`lower(${def.column}) = ${this.bind(canonical)}`);
       }
       case 'ordered': {
         const rank = this.enumRank(def, value);
-        return `coalesce(${def.column} ${op} ${this.bind(rank)}, false)`;
+        return this.known(`${def.column} ${op} ${this.bind(rank)}`);
       }
       case 'levels':
         return this.compareLevels(def, op, value);
       case 'number': {
         const number = this.numberValue(def, value);
-        return `coalesce(${def.column} ${op} ${this.bind(number)}, false)`;
+        return this.known(`${def.column} ${op} ${this.bind(number)}`);
       }
       case 'date':
         return this.compareDate(def, op, value);
       case 'boolean': {
         const flag = this.booleanValue(def, value);
-        return `coalesce(${def.column} = ${this.bind(flag)}, false)`;
+        return this.known(`${def.column} = ${this.bind(flag)}`);
       }
     }
   }
@@ -160,13 +188,13 @@ class Compiler {
     const lowered = `lower(${column})`;
     switch (op) {
       case '=':
-        return `coalesce(${lowered} = ${bound}, false)`;
+        return this.known(`${lowered} = ${bound}`);
       case 'contains':
-        return `coalesce(contains(${lowered}, ${bound}), false)`;
+        return this.known(`contains(${lowered}, ${bound})`);
       case 'starts_with':
-        return `coalesce(starts_with(${lowered}, ${bound}), false)`;
+        return this.known(`starts_with(${lowered}, ${bound})`);
       case 'ends_with':
-        return `coalesce(suffix(${lowered}, ${bound}), false)`;
+        return this.known(`suffix(${lowered}, ${bound})`);
       default:
         throw new FilterError(
           `operator ${op} does not apply to ${def.name}`,
@@ -207,10 +235,13 @@ class Compiler {
     });
     if (chosen.length === 0) return 'false';
     // One AND over the bit mask tests every chosen level at once (same answer as list_contains).
-    const any = def.maskColumn
-      ? `coalesce((${def.maskColumn} & CAST(${this.bind(chosen.reduce((m, l) => m | (1 << levels.indexOf(l)), 0))} AS INTEGER)) <> 0, false)`
-      : `(${chosen.map((l) => `coalesce(list_contains(${def.column}, ${this.bind(l)}), false)`).join(' OR ')})`;
-    return op === '!=' ? `(NOT ${any})` : any;
+    const any = () =>
+      def.maskColumn
+        ? this.known(
+            `(${def.maskColumn} & CAST(${this.bind(chosen.reduce((m, l) => m | (1 << levels.indexOf(l)), 0))} AS INTEGER)) <> 0`,
+          )
+        : `(${chosen.map((l) => this.known(`list_contains(${def.column}, ${this.bind(l)})`)).join(' OR ')})`;
+    return op === '!=' ? this.negate(any) : any();
   }
 
   private numberValue(def: FieldDef, value: Literal): number {
@@ -248,16 +279,16 @@ class Compiler {
       return `(${col} IS NULL)`;
     }
     const ts = (d: Date) => `CAST(${this.bind(clampInstant(d).toISOString())} AS TIMESTAMPTZ)`;
-    if (bound.kind === 'instant') return `coalesce(${col} ${op} ${ts(bound.at)}, false)`;
+    if (bound.kind === 'instant') return this.known(`${col} ${op} ${ts(bound.at)}`);
     // A bare date stands for the whole UTC day.
     switch (op) {
       case '=':
-        return `coalesce(${col} >= ${ts(bound.start)} AND ${col} < ${ts(bound.end)}, false)`;
+        return this.known(`${col} >= ${ts(bound.start)} AND ${col} < ${ts(bound.end)}`);
       case '>':
       case '<=':
-        return `coalesce(${col} ${op === '>' ? '>=' : '<'} ${ts(bound.end)}, false)`;
+        return this.known(`${col} ${op === '>' ? '>=' : '<'} ${ts(bound.end)}`);
       default:
-        return `coalesce(${col} ${op} ${ts(bound.start)}, false)`;
+        return this.known(`${col} ${op} ${ts(bound.start)}`);
     }
   }
 

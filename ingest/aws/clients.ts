@@ -120,6 +120,9 @@ export class AwsSession {
     return new S3Client({
       ...this.config(region, credentials),
       forcePathStyle: Boolean(this.options.endpoint),
+      // Log objects are gzip, whose own CRC DuckDB checks on read: the SDK's extra checksum of
+      // every body in JavaScript would only cost CPU.
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
   athena(region: string, credentials?: AwsCredentialIdentityProvider): AthenaClient {

@@ -17,11 +17,13 @@ import {
   RateLimiter,
 } from './cloudtrail/lookup-events.ts';
 import {
+  completionOrder,
   dayPrefix,
   daysOf,
   ingestObjects,
   LATE_DELIVERY_DAYS,
   listDayObjects,
+  listingDays,
   type ObjectRef,
   prefixesToList,
   recordListing,
@@ -123,7 +125,7 @@ async function syncUsageFromS3(
   const s3 = session.s3(bucketRegion, readCredentials);
   const wanted = accounts.flatMap((accountId) =>
     integration.regions.flatMap((region) =>
-      daysOf(run.window.start, run.window.end).map((day) => ({
+      listingDays(run.window).map((day) => ({
         prefix: dayPrefix(trail, accountId, region, day),
         accountId,
         region,
@@ -135,7 +137,6 @@ async function syncUsageFromS3(
   run.logger.progress(
     `[${run.integrationId}] usage: listing ${toList.length} of ${wanted.length} day prefixes (${accounts.length} accounts x ${integration.regions.length} regions)`,
   );
-  const limit = pLimit(16);
   const found: ObjectRef[] = [];
   const listings: Array<{
     prefix: string;
@@ -145,33 +146,49 @@ async function syncUsageFromS3(
     objects: number;
   }> = [];
   const failedAccounts = new Set<string>();
-  await Promise.all(
-    toList.map((w) =>
-      limit(async () => {
-        if (failedAccounts.has(w.accountId)) return;
-        try {
-          const objects = await listDayObjects(s3, trail.bucket, w.prefix, w);
-          found.push(...objects);
-          listings.push({ ...w, objects: objects.length });
-        } catch (err) {
-          if (!failedAccounts.has(w.accountId)) {
-            failedAccounts.add(w.accountId);
-            await run.recordError({
-              accountId: w.accountId,
-              service: 's3',
-              call: 'ListObjectsV2',
-              message: describe(err),
-            });
-          }
-        }
-      }),
-    ),
-  );
+  const listOne = async (w: (typeof toList)[number]): Promise<ObjectRef[]> => {
+    if (failedAccounts.has(w.accountId)) return [];
+    try {
+      const objects = await listDayObjects(s3, trail.bucket, w.prefix, w);
+      found.push(...objects);
+      listings.push({ ...w, objects: objects.length });
+      return objects;
+    } catch (err) {
+      if (!failedAccounts.has(w.accountId)) {
+        failedAccounts.add(w.accountId);
+        await run.recordError({
+          accountId: w.accountId,
+          service: 's3',
+          call: 'ListObjectsV2',
+          message: describe(err),
+        });
+      }
+      return [];
+    }
+  };
+  // Earlier rejections are retried first; listing goes on while the first objects download.
   const retries = await rejectedObjects(run.db, run.integrationId);
-  const seen = new Set(found.map((f) => f.key));
-  const objects = [...found, ...retries.filter((r) => !seen.has(r.key))].sort((a, b) =>
-    a.key.localeCompare(b.key),
+  const wantedKeys = new Set(toList.map((w) => w.prefix));
+  const retriesOutside = retries.filter(
+    (r) => !wantedKeys.has(dayPrefix(trail, r.accountId, r.region, r.day)),
   );
+  let listed = retriesOutside.length;
+  async function* objectLists(): AsyncGenerator<ObjectRef[]> {
+    if (retriesOutside.length) yield retriesOutside;
+    for await (const objects of completionOrder(toList, 16, listOne)) {
+      listed += objects.length;
+      if (objects.length) yield objects;
+    }
+    // Earlier rejections in listed prefixes that the listing no longer shows (or could not
+    // list) are still retried, and fail or succeed on their own.
+    const foundKeys = new Set(found.map((f) => f.key));
+    const leftover = retries.filter(
+      (r) =>
+        wantedKeys.has(dayPrefix(trail, r.accountId, r.region, r.day)) && !foundKeys.has(r.key),
+    );
+    listed += leftover.length;
+    if (leftover.length) yield leftover;
+  }
   const started = Date.now();
   let lastLog = 0;
   const totals = await ingestObjects(
@@ -198,15 +215,15 @@ async function syncUsageFromS3(
         const rate = Math.round(t.records / Math.max(seconds, 0.001));
         const done = t.objectsOk + t.objectsRejected;
         await run.progress(
-          { objects: done, of: objects.length, records: t.records, eventsPerSecond: rate },
+          { objects: done, of: listed, records: t.records, eventsPerSecond: rate },
           Date.now() - lastLog > 2000
-            ? `usage: ${done}/${objects.length} objects, ${t.records} events, ${rate} events/s`
+            ? `usage: ${done}/${listed} objects, ${t.records} events, ${rate} events/s`
             : undefined,
         );
         if (Date.now() - lastLog > 2000) lastLog = Date.now();
       },
     },
-    objects,
+    objectLists(),
   );
   for (const e of totals.downloadErrors)
     await run.recordError({ service: 's3', call: `GetObject ${e.key}`, message: e.error });
@@ -238,6 +255,7 @@ async function syncUsageFromAthena(
   session: AwsSession,
   credentials: AwsCredentialIdentityProvider,
   options: AwsSyncOptions,
+  accounts: string[],
 ): Promise<void> {
   const table = integration.athena;
   if (!table) throw new Error('usageSource athena needs an athena block');
@@ -264,13 +282,18 @@ async function syncUsageFromAthena(
     );
     const loaded = await loadAthenaUsage(
       run.db,
-      { integrationId: run.integrationId, assessmentId: run.assessmentId, mapper: options.mapper },
+      {
+        integrationId: run.integrationId,
+        assessmentId: run.assessmentId,
+        mapper: options.mapper,
+        accounts: new Set(accounts),
+      },
       { start, endExclusive },
       rows,
     );
     await run.addCounts({ events: loaded.calls, objects: 1 });
     run.logger.progress(
-      `[${run.integrationId}] usage: Athena returned ${rows.length} aggregate rows for ${start}..${run.window.end} (${loaded.calls} calls, ${(scannedBytes / 1e6).toFixed(1)} MB scanned)`,
+      `[${run.integrationId}] usage: Athena returned ${rows.length} aggregate rows for ${start}..${run.window.end} (${loaded.calls} calls, ${loaded.outOfScope} calls of accounts out of scope left out, ${(scannedBytes / 1e6).toFixed(1)} MB scanned)`,
     );
   } catch (err) {
     await run.recordError({
@@ -477,7 +500,16 @@ export async function syncAws(
 
   await run.stage('usage');
   if (integration.usageSource === 'athena') {
-    await syncUsageFromAthena(run, integration, session, managementCredentials, options);
+    // Every account in scope, even one whose inventory failed: the query is incremental by
+    // day over the whole trail, so a day loaded without an account would never be read again.
+    await syncUsageFromAthena(
+      run,
+      integration,
+      session,
+      managementCredentials,
+      options,
+      accountsToRead,
+    );
     return;
   }
   if (integration.usageSource === 'lookup-events') {

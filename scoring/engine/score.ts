@@ -388,8 +388,10 @@ export async function scoreAssessment(
     await runSqlFile(tx, '07_store', params);
     lap('store');
   });
+  lap('commit');
   await dropScratchTables(db);
   const summary = await summarizeScores(db, assessmentId);
+  lap('summary');
   const durationMs = Math.round(performance.now() - started);
   options.logger.progress(
     `scoring: ${summary.principals} principals, ${summary.fingerprints} fingerprints, ${summary.effectiveRows} effective rows in ${(durationMs / 1000).toFixed(1)} s`,

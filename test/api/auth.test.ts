@@ -230,6 +230,10 @@ describe('roles', () => {
           expect(response.statusCode, `${role} ${response.body}`).toBe(403);
           expect(JSON.parse(response.body).error).toBe('forbidden');
         }
+        if (c.method === 'GET') {
+          const head = await t.call(role, 'HEAD', c.url);
+          expect(head.statusCode, `HEAD as ${role}`).toBe(response.statusCode);
+        }
         if (c.audit) {
           const rows = await auditRows(String(response.headers['x-request-id']));
           expect(rows, `${role} audit`).toHaveLength(1);
@@ -377,6 +381,12 @@ describe('every route of the OpenAPI document, enumerated from /docs/json', () =
           message: expect.stringMatching(message),
         });
         expect(response.headers['www-authenticate'], where).toContain('Bearer');
+        if (route.method === 'GET') {
+          // Fastify answers HEAD for every GET route, outside the OpenAPI document.
+          const head = await t.app.inject({ method: 'HEAD', url: route.url, headers });
+          expect(head.statusCode, `HEAD ${route.path} with ${variant}`).toBe(401);
+          expect(head.body).toBe('');
+        }
         const rows = await auditRows(String(response.headers['x-request-id']));
         if (audited.has(`${route.method} ${route.path}`)) {
           expect(rows, where).toHaveLength(1);

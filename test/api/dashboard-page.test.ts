@@ -6,6 +6,7 @@ import {
   setDropdown,
   splitConjuncts,
 } from '../../api/dashboard/ui/filter-parts.ts';
+import { DEFAULT_VIEW, readView, writeView } from '../../api/dashboard/ui/view-state.ts';
 import { filterToSql } from '../../api/filter/index.ts';
 import { buildTestApp, type TestApp } from './helpers.ts';
 
@@ -127,5 +128,29 @@ describe('dropdown filters edit the filter text', () => {
     expect(normalizeFilter('  a =  1   and b = "x  y" ')).toBe('a = 1 and b = "x  y"');
     expect(sameFilter('status = "dormant"', 'status  =  "dormant"')).toBe(true);
     expect(sameFilter('owner = "a b"', 'owner = "a  b"')).toBe(false);
+  });
+});
+
+describe('the view in the query string', () => {
+  it('round-trips scope, filter, sort and page, leaving defaults out', () => {
+    const view = {
+      integrationId: 'fixture-aws',
+      assessmentId: 'fixture-aws-20261205T190559Z-1ab01e',
+      filter: 'tier >= "high" and tag["a&b"] = "x y"',
+      sort: 'last_used',
+      order: 'asc' as const,
+      offset: 100,
+      limit: 25,
+    };
+    expect(readView(writeView(view))).toEqual(view);
+    expect(writeView(DEFAULT_VIEW)).toBe('');
+    expect(writeView({ ...DEFAULT_VIEW, filter: 'status = "dormant"' })).toBe(
+      '?filter=status+%3D+%22dormant%22',
+    );
+  });
+
+  it('falls back to the default for values it cannot read', () => {
+    expect(readView('?offset=-5&limit=7&order=sideways&sort=')).toEqual(DEFAULT_VIEW);
+    expect(readView('')).toEqual(DEFAULT_VIEW);
   });
 });

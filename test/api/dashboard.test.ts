@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GetRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../api/auth/tokens.ts';
+import { createToken, tokenIdOf } from '../../api/auth/tokens.ts';
 import { type Demo, startDemo } from '../../cli/demo.ts';
 import { AwsSession } from '../../ingest/aws/clients.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -65,9 +65,23 @@ async function expectTotal(p: Page, total: number): Promise<void> {
   await expect.poll(() => pagerTotal(p), { timeout: 10_000 }).toBe(total);
 }
 
-async function applyFilter(p: Page, filter: string): Promise<void> {
+/** Wait until the table shows the server's answer to this filter. */
+async function showing(p: Page, filter: string): Promise<void> {
+  await p.waitForFunction(
+    (f) => document.querySelector('.table-wrap')?.getAttribute('data-filter') === f,
+    filter,
+  );
+}
+
+async function typeFilter(p: Page, filter: string): Promise<void> {
   await p.locator('#filter-input').fill(filter);
   await p.locator('#filter-input').press('Enter');
+}
+
+/** Type a filter, press Enter and wait for the table to show the answer to it. */
+async function applyFilter(p: Page, filter: string): Promise<void> {
+  await typeFilter(p, filter);
+  await showing(p, filter);
 }
 
 async function boundaryOf(roleName: string): Promise<string | null> {
@@ -147,6 +161,30 @@ describe('dashboard in a real browser', () => {
       .toContain('Fixture AWS organization');
     expect(await page.locator('.widget.trend svg path').count()).toBe(2);
     await shot(page, '01-assessment');
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await shot(page, '01-assessment-laptop');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('narrows the page to one integration, then to one of its assessments', async () => {
+    const gcp = await api<{ total: number; scope: Array<{ assessmentId: string }> }>(
+      '/principals?integrationId=fixture-gcp&limit=1',
+    );
+    const all = await pagerTotal(page);
+    expect(await page.locator('select[data-scope="assessment"]').isDisabled()).toBe(true);
+
+    await page.locator('select[data-scope="integration"]').selectOption('fixture-gcp');
+    await expectTotal(page, gcp.total);
+    await expect.poll(() => page.locator('.stats').textContent()).not.toContain('AWS');
+    expect(await page.locator('.stats').textContent()).toContain('Fixture GCP organization');
+    const assessment = page.locator('select[data-scope="assessment"]');
+    await expect.poll(() => assessment.locator('option').count()).toBe(2);
+    await assessment.selectOption(gcp.scope[0]!.assessmentId);
+    await expectTotal(page, gcp.total);
+
+    await page.locator('select[data-scope="integration"]').selectOption('');
+    await expectTotal(page, all);
+    expect(await assessment.inputValue()).toBe('');
   });
 
   it('filters the table by a widget and clears the filter when it is clicked again', async () => {
@@ -164,6 +202,7 @@ describe('dashboard in a real browser', () => {
 
     await page.locator('[data-widget="dormant-principals"]').click();
 
+    await showing(page, dormant.filter);
     await expectTotal(page, dormant.count);
     expect(await page.locator('#filter-input').inputValue()).toBe(dormant.filter);
     expect(await page.locator('select[data-field="status"]').inputValue()).toBe('dormant');
@@ -178,7 +217,15 @@ describe('dashboard in a real browser', () => {
     expect(new Set(statuses)).toEqual(new Set(['dormant']));
     await shot(page, '02-widget-filter');
 
+    // The view is in the address: a reload (same tab, same token) shows the same principals.
+    expect(new URL(page.url()).searchParams.get('filter')).toBe(dormant.filter);
+    await page.reload();
+    await showing(page, dormant.filter);
+    expect(await page.locator('#filter-input').inputValue()).toBe(dormant.filter);
+    await expectTotal(page, dormant.count);
+
     await page.locator('[data-widget="dormant-principals"]').click();
+    await showing(page, '');
     await expectTotal(page, all);
     expect(await page.locator('#filter-input').inputValue()).toBe('');
     expect(await page.locator('select[data-field="status"]').inputValue()).toBe('');
@@ -187,14 +234,16 @@ describe('dashboard in a real browser', () => {
       .find((w) => w.id === 'principals-by-tier')!
       .buckets!.find((b) => b.key === 'Critical')!;
     await page.locator('[data-widget="principals-by-tier"] [data-bucket="Critical"]').click();
+    await showing(page, critical.filter);
     await expectTotal(page, critical.count);
     expect(await page.locator('select[data-field="tier"]').inputValue()).toBe('Critical');
 
     // A dropdown edits the filter text: the filter box shows what the table is filtered by.
     await page.locator('select[data-field="cloud"]').selectOption('aws');
-    await expect
-      .poll(() => page.locator('#filter-input').inputValue())
-      .toBe(`${critical.filter} and cloud = "aws"`);
+    await showing(page, `${critical.filter} and cloud = "aws"`);
+    expect(await page.locator('#filter-input').inputValue()).toBe(
+      `${critical.filter} and cloud = "aws"`,
+    );
     const expected = await api<{ total: number }>(
       `/principals?limit=1&filter=${encodeURIComponent(`${critical.filter} and cloud = "aws"`)}`,
     );
@@ -225,7 +274,12 @@ describe('dashboard in a real browser', () => {
 
   it('shows a filter error inline, at the position the server names', async () => {
     const before = await pagerTotal(page);
-    await applyFilter(page, 'tier = "critcal"');
+    // "/" focuses the filter box from anywhere on the page.
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter-input');
+    await page.keyboard.type('tier = "critcal"');
+    await page.keyboard.press('Enter');
 
     const error = page.locator('.filter-error');
     await error.waitFor();
@@ -306,7 +360,8 @@ describe('dashboard in a real browser', () => {
     await page.keyboard.press('Escape');
     await applyFilter(page, `arn = "${busy.principalId}"`);
     await expectTotal(page, 1);
-    await page.locator('.principal-open').first().click();
+    await page.getByRole('button', { name: busy.name, exact: true }).click();
+    await page.locator('.panel h2', { hasText: busy.name }).waitFor();
     await page.getByRole('tab', { name: 'Used By' }).click();
     const row = page.locator('.used-by tr[data-identity]').first();
     await row.waitFor();
@@ -318,6 +373,8 @@ describe('dashboard in a real browser', () => {
     await shot(page, '06-details-used-by');
     await page.keyboard.press('Escape');
     expect(await page.locator('.panel').count()).toBe(0);
+    // Focus goes back to the row the panel was opened from.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(busy.name);
   });
 
   it('previews, applies and rolls back a quarantine as admin, changing the fixture cloud', async () => {
@@ -353,7 +410,13 @@ describe('dashboard in a real browser', () => {
     const analyst = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const p = await newPage(analyst);
-      await p.goto(`${url}/#token=${analystToken}`);
+      // Without a token the page asks for one, and says why a wrong one was refused.
+      await p.goto(`${url}/`);
+      await p.locator('#token-input').fill('tok_0000000000000000_wrong');
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('alert').getByText('the bearer token is not valid').waitFor();
+      await p.locator('#token-input').fill(analystToken);
+      await p.getByRole('button', { name: 'Sign in' }).click();
       await p.locator('.principals-table tbody tr').first().waitFor();
       expect(await p.locator('.topbar .role').textContent()).toBe('analyst');
       await openTarget(p);
@@ -384,8 +447,41 @@ describe('dashboard in a real browser', () => {
       await row.hover();
       await row.getByRole('button', { name: 'Unignore' }).click();
       await expect.poll(() => row.locator('.badge', { hasText: 'ignored' }).count()).toBe(0);
+
+      // A token revoked while the page is open sends the user back to the token form.
+      const revoked = await fetch(`${url}/api/v1/tokens/${tokenIdOf(analystToken)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(revoked.status).toBe(200);
+      await p.locator('[data-widget="dormant-principals"]').click();
+      await p.getByRole('alert').getByText('the bearer token has been revoked').waitFor();
+      expect(await p.locator('#token-input').count()).toBe(1);
     } finally {
       await analyst.close();
+    }
+  });
+
+  it('gives an auditor a read-only page: no Ignore, no Remediate', async () => {
+    const { token } = await createToken(demo.db, {
+      name: 'dashboard auditor',
+      role: 'auditor',
+      createdBy: 'test',
+    });
+    const auditor = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await newPage(auditor);
+      await p.goto(`${url}/#token=${token}`);
+      await p.locator('.principals-table tbody tr').first().waitFor();
+      expect(await p.locator('.topbar .role').textContent()).toBe('auditor');
+      expect(await p.locator('.row-actions button').count()).toBe(0);
+      await openTarget(p);
+      const card = p.locator('.rec[data-kind="dormant-principal"]');
+      await card.getByRole('button', { name: /How to fix/ }).click();
+      await card.locator('[data-option="quarantine"]').waitFor();
+      expect(await p.getByRole('button', { name: /Remediate/ }).count()).toBe(0);
+    } finally {
+      await auditor.close();
     }
   });
 

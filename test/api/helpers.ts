@@ -32,7 +32,7 @@ export interface TestApp {
   /** app.inject with a role's token (or none) and JSON handling. */
   call: (
     role: Role | null,
-    method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS',
+    method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS',
     url: string,
     body?: unknown,
     headers?: Record<string, string>,

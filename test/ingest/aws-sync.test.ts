@@ -55,11 +55,11 @@ function configFor(url: string, extra: Record<string, unknown> = {}): Config {
 
 const sync = syncFor({ mapper: (s, n) => mapCloudTrailEvent(s, n), stageDir: stage.dir });
 
-async function assess(db: Db, cfg: Config = config) {
+async function assess(db: Db, cfg: Config = config, integrationId = 'fixture-org') {
   return runAssessment({
     db,
     config: cfg,
-    integrationId: 'fixture-org',
+    integrationId,
     trigger: 'cli',
     logger: silentLogger,
     sync,
@@ -238,6 +238,127 @@ describe('AWS organization ingestion through the fixture cloud', () => {
       expect(await db.scalar<number>('SELECT sum(records) FROM ingest_object')).toBe(
         world.records.length,
       );
+    } finally {
+      db.closeAll();
+    }
+  });
+
+  it('leaves an excluded account out: no inventory, no principals, no log objects', async () => {
+    const db = await memoryDb();
+    try {
+      const result = await assess(db, configFor(cloud.url, { excludeAccountIds: [DEV] }));
+      expect(result.errors).toEqual([]);
+      expect(result.status).toBe('succeeded');
+      const dev = await db.one<{ inventory_status: string; inventory_error: string }>(
+        'SELECT inventory_status, inventory_error FROM account WHERE assessment_id = $a AND account_id = $id',
+        { a: result.assessmentId, id: DEV },
+      );
+      expect(dev).toEqual({
+        inventory_status: 'excluded',
+        inventory_error: 'excluded by config (excludeAccountIds)',
+      });
+      expect(
+        await db.scalar<number>(
+          'SELECT count(*) FROM principal WHERE assessment_id = $a AND account_id = $id',
+          { a: result.assessmentId, id: DEV },
+        ),
+      ).toBe(0);
+      expect(
+        await db.scalar<number>(
+          'SELECT count(*) FROM principal WHERE assessment_id = $a AND account_id = $id',
+          { a: result.assessmentId, id: PROD },
+        ),
+      ).toBeGreaterThan(0);
+      const keys = (
+        await db.all<{ object_key: string }>('SELECT object_key FROM ingest_object')
+      ).map((r) => r.object_key);
+      expect(keys.filter((k) => k.includes(`/${DEV}/`))).toEqual([]);
+      const others = world.keys.filter(
+        (k) => k.includes('/CloudTrail/') && !k.includes(`/${DEV}/`),
+      );
+      expect(keys.sort()).toEqual(others.sort());
+      expect(
+        await db.scalar<number>('SELECT count(*) FROM usage_daily WHERE account_id = $id', {
+          id: DEV,
+        }),
+      ).toBe(0);
+    } finally {
+      db.closeAll();
+    }
+  });
+
+  it('reads one account through its own role: only its principals and its log objects', async () => {
+    const db = await memoryDb();
+    try {
+      const single = parseConfig({
+        lookbackDays: 30,
+        dormancyDays: 30,
+        integrations: [
+          {
+            id: 'fixture-prod',
+            kind: 'aws-account',
+            roleArn: `arn:aws:iam::${PROD}:role/AccessDiscoveryReadOnly`,
+            externalId: EXTERNAL_ID,
+            regions: ['us-east-1', 'eu-west-1'],
+            trail: { bucket: TRAIL_BUCKET, prefix: '', organizationId: ORG_ID },
+            endpoints: { aws: cloud.url },
+          },
+        ],
+      });
+      const result = await assess(db, single, 'fixture-prod');
+      expect(result.errors).toEqual([]);
+      expect(result.status).toBe('succeeded');
+      expect(
+        await db.all('SELECT account_id, inventory_status FROM account WHERE assessment_id = $a', {
+          a: result.assessmentId,
+        }),
+      ).toEqual([{ account_id: PROD, inventory_status: 'ok' }]);
+      const principalAccounts = await db.all<{ account_id: string; n: number }>(
+        'SELECT account_id, count(*)::INTEGER AS n FROM principal WHERE assessment_id = $a GROUP BY account_id',
+        { a: result.assessmentId },
+      );
+      expect(principalAccounts.map((p) => p.account_id)).toEqual([PROD]);
+      expect(principalAccounts[0]!.n).toBeGreaterThan(3);
+      // No organization: no SCPs, no OU nodes.
+      expect(
+        await db.scalar<number>(
+          "SELECT count(*) FROM policy WHERE assessment_id = $a AND kind = 'scp'",
+          {
+            a: result.assessmentId,
+          },
+        ),
+      ).toBe(0);
+
+      const keys = (
+        await db.all<{ object_key: string }>(
+          "SELECT object_key FROM ingest_object WHERE status = 'ok' ORDER BY object_key",
+        )
+      ).map((r) => r.object_key);
+      expect(keys).toEqual(world.keys.filter((k) => k.includes(`/${PROD}/CloudTrail/`)).sort());
+      expect(await db.scalar<number>('SELECT sum(records) FROM ingest_object')).toBe(
+        world.records.filter((r) => r.account === PROD).length,
+      );
+      expect(
+        await db.all('SELECT DISTINCT account_id FROM usage_daily ORDER BY account_id'),
+      ).toEqual([{ account_id: PROD }]);
+      const describe = await db.scalar<number>(
+        "SELECT sum(calls) FROM usage_daily WHERE action = 'ec2:DescribeInstances'",
+      );
+      expect(describe).toBe(
+        world.records.filter(
+          (r) =>
+            r.account === PROD &&
+            r.record.eventName === 'DescribeInstances' &&
+            ['IAMUser', 'AssumedRole', 'Root', 'FederatedUser'].includes(
+              (r.record.userIdentity as { type: string }).type,
+            ),
+        ).length,
+      );
+      // The organization trail, seen from the member account, is recorded as the log source.
+      expect(await db.one('SELECT account_id, kind FROM log_source')).toEqual({
+        account_id: PROD,
+        kind: 'cloudtrail',
+      });
     } finally {
       db.closeAll();
     }

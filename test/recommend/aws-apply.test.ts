@@ -358,6 +358,48 @@ describe('remediation through the fixture cloud', () => {
     expect(gone).toMatch(/NoSuchEntity/);
   });
 
+  it('quarantines two principals of one account with one shared boundary policy, and both roll back', async () => {
+    const first = find(recs, DAN, 'dormant-principal');
+    const second = recs.find(
+      (r) =>
+        r.principalId !== DAN &&
+        r.principalId.startsWith(`arn:aws:iam::${PROD}:`) &&
+        r.state === 'open' &&
+        r.options.some((o) => o.type === 'quarantine'),
+    );
+    expect(
+      second,
+      JSON.stringify(recs.map((r) => [r.principalId, r.kind, r.options.map((o) => o.type)])),
+    ).toBeDefined();
+    const counts = async () =>
+      (await (await fetch(`${cloud.url}/__fixture/requests`)).json()) as Record<string, number>;
+    const createsBefore = (await counts())['iam CreatePolicy'] ?? 0;
+
+    const a = await service.apply(first.recommendationId, 'quarantine', 'cli:tester');
+    const b = await service.apply(second!.recommendationId, 'quarantine', 'cli:tester');
+    expect([a.status, b.status]).toEqual(['applied', 'applied']);
+    expect(((await counts())['iam CreatePolicy'] ?? 0) - createsBefore).toBe(1);
+    expect(a.previousState).toMatchObject({ appliedBoundaryArn: QUARANTINE });
+    expect(b.previousState).toMatchObject({ appliedBoundaryArn: QUARANTINE });
+    const usage = await iam.send(new GetPolicyCommand({ PolicyArn: QUARANTINE }));
+    expect(usage.Policy?.PermissionsBoundaryUsageCount).toBe(2);
+
+    // Rolled back in the order applied: the policy stays while the second still uses it, and
+    // is gone once neither does.
+    const ra = await service.rollback(a.remediationId, 'cli:tester');
+    expect(ra.status).toBe('rolled-back');
+    expect(await boundaryOf('dan')).toBe(DEV_BOUNDARY);
+    expect(await policyExists(QUARANTINE)).toBe(true);
+    const rb = await service.rollback(b.remediationId, 'cli:tester');
+    expect(rb.status).toBe('rolled-back');
+    expect(await policyExists(QUARANTINE)).toBe(false);
+    const states = await db.all<{ state: string }>(
+      'SELECT state FROM recommendation WHERE recommendation_id IN ($a, $b)',
+      { a: first.recommendationId, b: second!.recommendationId },
+    );
+    expect(states).toEqual([{ state: 'open' }, { state: 'open' }]);
+  });
+
   it('refuses an option that cannot be applied, and audits the refusal', async () => {
     const rec = find(recs, DAN, 'dormant-principal');
     await expect(service.apply(rec.recommendationId, 'delete', 'cli:tester')).rejects.toThrow(

@@ -45,6 +45,8 @@ interface AccountData {
   denied: number;
   objectsOk: number;
   records: number;
+  /** Account-region-days (or project-days) the logs cover. */
+  coverage: number;
 }
 type Snapshot = Map<string, AccountData>;
 
@@ -96,6 +98,7 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
     denied: number;
     objects_ok: number;
     records: number;
+    coverage: number;
   }>(
     `SELECT a.account_id, a.inventory_status AS inventory,
        (SELECT count(*) FROM principal p WHERE p.assessment_id = a.assessment_id AND p.account_id = a.account_id) AS principals,
@@ -104,7 +107,8 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
        (SELECT coalesce(sum(errors), 0) FROM usage_daily u WHERE u.integration_id = $i AND u.account_id = a.account_id) AS errors,
        (SELECT coalesce(sum(denied), 0) FROM usage_daily u WHERE u.integration_id = $i AND u.account_id = a.account_id) AS denied,
        (SELECT count(*) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS objects_ok,
-       (SELECT coalesce(sum(records), 0) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS records
+       (SELECT coalesce(sum(records), 0) FROM ingest_object o WHERE o.integration_id = $i AND o.account_id = a.account_id AND o.status = 'ok') AS records,
+       (SELECT count(*) FROM log_coverage c WHERE c.integration_id = $i AND c.account_id = a.account_id) AS coverage
      FROM account a WHERE a.assessment_id = $a ORDER BY a.account_id`,
     { i: integrationId, a: assessmentId },
   );
@@ -120,6 +124,7 @@ async function snapshot(db: Db, integrationId: string, assessmentId: string): Pr
         denied: Number(r.denied),
         objectsOk: Number(r.objects_ok),
         records: Number(r.records),
+        coverage: Number(r.coverage),
       },
     ]),
   );
@@ -130,7 +135,7 @@ function objectsOf(snap: Snapshot): number {
 }
 
 beforeAll(async () => {
-  world = await tinyWorld();
+  world = await tinyWorld({ knobs: { days: 7 } });
   manifest = readManifest(world.dir);
   cloud = await startFixtureCloud({ dir: world.dir });
   Object.assign(process.env, fixtureEnvironment(manifest));
@@ -270,7 +275,7 @@ const CASES: FaultCase[] = [
     faults: (a) => [{ kind: 'access-denied', service: 's3', operation: 'GetObject', account: a }],
     status: 'partial',
     loses: ['usage'],
-    ledgerError: /^GetObject failed: .*Access ?Denied/i,
+    ledgerError: /^GetObject failed: AccessDenied: /,
   },
   {
     name: "the account's log objects answer 500 every time",
@@ -279,7 +284,7 @@ const CASES: FaultCase[] = [
     faults: (a) => [{ kind: 'http-500', service: 's3', operation: 'GetObject', account: a }],
     status: 'partial',
     loses: ['usage'],
-    ledgerError: /^GetObject failed: /,
+    ledgerError: /^GetObject failed: InternalError: /,
   },
   {
     name: 'truncated gzip objects',
@@ -582,5 +587,85 @@ describe('fault matrix: every injected fault, on one account and on several', ()
       cloud.setFaults([]);
       db.closeAll();
     }
+  });
+
+  describe('with usage read through Athena', () => {
+    let athenaConfig: Config;
+    beforeAll(() => {
+      const raw = fixtureConfig(manifest, cloud.url, { database: ':memory:', gcp: false });
+      const [aws] = raw.integrations as Array<Record<string, unknown>>;
+      raw.integrations = [
+        {
+          ...aws,
+          usageSource: 'athena',
+          athena: { database: 'cloudtrail', table: 'org_trail', workgroup: 'primary' },
+        },
+      ];
+      athenaConfig = parseConfig(raw);
+    });
+
+    async function usageByAccount(db: Db): Promise<Record<string, number>> {
+      const rows = await db.all<{ account_id: string; calls: number }>(
+        `SELECT account_id, sum(calls)::BIGINT AS calls FROM usage_daily
+         WHERE integration_id = $i GROUP BY account_id ORDER BY account_id`,
+        { i: AWS },
+      );
+      return Object.fromEntries(rows.map((r) => [r.account_id, Number(r.calls)]));
+    }
+    const referenceUsage = () =>
+      Object.fromEntries(
+        [...reference.aws].filter(([, a]) => a.calls > 0).map(([id, a]) => [id, a.calls]),
+      );
+
+    it.each([
+      {
+        label: 'Athena throttled twice, then answering',
+        faults: [
+          { kind: 'throttle', service: 'athena', operation: 'StartQueryExecution', count: 2 },
+        ] as FaultRule[],
+        status: 'succeeded',
+      },
+      {
+        label: 'Athena denied',
+        faults: [
+          { kind: 'access-denied', service: 'athena', operation: 'StartQueryExecution' },
+        ] as FaultRule[],
+        status: 'partial',
+      },
+      {
+        label: 'Athena answering 500 every time',
+        faults: [{ kind: 'http-500', service: 'athena' }] as FaultRule[],
+        status: 'partial',
+      },
+    ])('$label: same usage as the S3 path once it answers, counted once', async (c) => {
+      const db = await memoryDb();
+      const saved = config;
+      config = athenaConfig;
+      try {
+        cloud.setFaults(c.faults);
+        const first = await assess(db, AWS);
+        cloud.setFaults([]);
+        expect(first.status, JSON.stringify(first.errors)).toBe(c.status);
+        if (c.status === 'partial') {
+          expect(first.errors).toEqual([
+            expect.objectContaining({ service: 'athena', call: 'StartQueryExecution' }),
+          ]);
+          expect(await usageByAccount(db)).toEqual({});
+          // The inventory is complete whatever happened to usage.
+          const after = await snapshot(db, AWS, first.assessmentId);
+          for (const [account, expected] of reference.aws)
+            expect(after.get(account)?.principals, account).toBe(expected.principals);
+        } else {
+          expect(await usageByAccount(db)).toEqual(referenceUsage());
+        }
+        const second = await assess(db, AWS);
+        expect(second.status, JSON.stringify(second.errors)).toBe('succeeded');
+        expect(await usageByAccount(db)).toEqual(referenceUsage());
+      } finally {
+        config = saved;
+        cloud.setFaults([]);
+        db.closeAll();
+      }
+    });
   });
 });

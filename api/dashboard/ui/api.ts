@@ -1,6 +1,7 @@
 /** Calls to /api/v1 with the bearer token of this browser tab. */
 
 const TOKEN_KEY = 'access-discovery.token';
+export const UNAUTHORIZED_EVENT = 'access-discovery:unauthorized';
 const PREFIX = '/api/v1';
 
 /** An error answer of the API: `{error, message, position?, expected?}` and the HTTP status. */
@@ -77,6 +78,14 @@ export async function call<T>(
         `the server answered ${text.slice(0, 200)}`,
       );
     }
+  }
+  if (response.status === 401 && token) {
+    // The token expired or was revoked while the page was open: the app asks for a new one.
+    window.dispatchEvent(
+      new CustomEvent(UNAUTHORIZED_EVENT, {
+        detail: (parsed as { message?: string } | null)?.message ?? 'the token was refused',
+      }),
+    );
   }
   if (!response.ok) {
     const body = (parsed ?? {}) as {

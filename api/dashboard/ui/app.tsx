@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, forgetToken, get, saveToken, takeToken } from './api.ts';
+import { ApiFailure, forgetToken, get, saveToken, takeToken, UNAUTHORIZED_EVENT } from './api.ts';
 import { ErrorNote } from './common.tsx';
 import { DetailsPanel } from './details.tsx';
 import { FilterBar } from './filter-bar.tsx';
@@ -7,6 +7,7 @@ import { sameFilter } from './filter-parts.ts';
 import { AssessmentHeader, type Scope } from './header.tsx';
 import { PrincipalsTable, type SortState } from './table.tsx';
 import type { Me, PrincipalItem, PrincipalPage, WidgetsAnswer } from './types.ts';
+import { readView, writeView } from './view-state.ts';
 import { Widgets } from './widgets.tsx';
 
 export function App() {
@@ -18,15 +19,23 @@ export function App() {
     if (!token) return;
     setMe(null);
     get<Me>('/me').then(setMe, (err: unknown) => {
-      if (err instanceof ApiFailure && err.status === 401) {
-        forgetToken();
-        setToken(null);
-        setProblem(err.message);
-      } else {
+      // A refused token is handled by the listener below.
+      if (!(err instanceof ApiFailure && err.status === 401)) {
         setProblem(err instanceof Error ? err.message : String(err));
       }
     });
   }, [token]);
+
+  useEffect(() => {
+    const onUnauthorized = (event: Event) => {
+      forgetToken();
+      setMe(null);
+      setToken(null);
+      setProblem(String((event as CustomEvent<string>).detail));
+    };
+    window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized);
+  }, []);
 
   const signOut = () => {
     forgetToken();
@@ -89,15 +98,17 @@ function TokenForm(props: { problem: string | null; onToken: (token: string) => 
   );
 }
 
-const DEFAULT_SORT: SortState = { sort: 'risk', order: 'desc' };
-
 function Dashboard(props: { me: Me; onSignOut: () => void }) {
-  const [scope, setScope] = useState<Scope>({ integrationId: null, assessmentId: null });
-  const [filter, setFilter] = useState('');
+  const [initial] = useState(() => readView(window.location.search));
+  const [scope, setScope] = useState<Scope>({
+    integrationId: initial.integrationId,
+    assessmentId: initial.assessmentId,
+  });
+  const [filter, setFilter] = useState(initial.filter);
   const [filterError, setFilterError] = useState<ApiFailure | null>(null);
-  const [sort, setSort] = useState<SortState>(DEFAULT_SORT);
-  const [offset, setOffset] = useState(0);
-  const [limit, setLimit] = useState(50);
+  const [sort, setSort] = useState<SortState>({ sort: initial.sort, order: initial.order });
+  const [offset, setOffset] = useState(initial.offset);
+  const [limit, setLimit] = useState(initial.limit);
   const [page, setPage] = useState<PrincipalPage | null>(null);
   const [pageError, setPageError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
@@ -152,6 +163,27 @@ function Dashboard(props: { me: Me; onSignOut: () => void }) {
     offset,
     version,
   ]);
+
+  useEffect(() => {
+    const search = writeView({ ...scope, filter, ...sort, offset, limit });
+    if (search !== window.location.search) {
+      history.replaceState(null, '', `${window.location.pathname}${search}`);
+    }
+  }, [scope.integrationId, scope.assessmentId, filter, sort.sort, sort.order, offset, limit]);
+
+  useEffect(() => {
+    // "/" jumps to the filter box, as in many list views, unless the user is typing somewhere.
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      const typing = target?.closest('input, textarea, select, [contenteditable="true"]');
+      if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        document.getElementById('filter-input')?.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 
   const applyFilter = useCallback((text: string) => {
     setFilter(text.trim());
@@ -225,6 +257,7 @@ function Dashboard(props: { me: Me; onSignOut: () => void }) {
             onOpen={open}
             canIgnore={canIgnore}
             onChanged={() => setVersion((v) => v + 1)}
+            noAssessment={page !== null && page.scope.length === 0}
           />
         </section>
       </main>

@@ -82,7 +82,7 @@ export function FilterBar(props: {
           autocomplete="off"
           list="filter-examples"
           value={draft}
-          placeholder='e.g. tier >= "high" and last_used < "90d"'
+          placeholder='Press / to filter, e.g. tier >= "high" and last_used < "90d"'
           aria-invalid={props.error !== null}
           aria-describedby={props.error ? errorId : undefined}
           onInput={(e) => {
@@ -91,6 +91,8 @@ export function FilterBar(props: {
           }}
           onKeyDown={(e) => {
             if (e.key === 'Escape' && draft !== props.filter) {
+              // Handled here: the details panel must not close on this Escape.
+              e.preventDefault();
               setDraft(props.filter);
               props.onClearError();
             }

@@ -79,6 +79,7 @@ export function AssessmentHeader(props: {
           <label>
             Integration
             <select
+              data-scope="integration"
               value={props.scope.integrationId ?? ''}
               onChange={(e) =>
                 props.onScope({ integrationId: e.currentTarget.value || null, assessmentId: null })
@@ -95,6 +96,7 @@ export function AssessmentHeader(props: {
           <label>
             Assessment
             <select
+              data-scope="assessment"
               value={props.scope.assessmentId ?? ''}
               disabled={!props.scope.integrationId}
               title={props.scope.integrationId ? undefined : 'Choose an integration first'}

@@ -47,6 +47,8 @@ export function PrincipalsTable(props: {
   onOpen: (item: PrincipalItem) => void;
   canIgnore: boolean;
   onChanged: () => void;
+  /** The scope has no finished assessment (a new installation). */
+  noAssessment: boolean;
 }) {
   const [ignoring, setIgnoring] = useState<PrincipalItem | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -64,7 +66,13 @@ export function PrincipalsTable(props: {
   };
 
   return (
-    <div class={props.stale ? 'table-wrap stale' : 'table-wrap'} aria-busy={props.loading}>
+    <div
+      class={props.stale ? 'table-wrap stale' : 'table-wrap'}
+      aria-busy={props.loading}
+      data-filter={page?.filter}
+      data-sort={page ? `${page.sort}:${page.order}` : undefined}
+      data-offset={page?.offset}
+    >
       {actionError ? <ErrorNote error={actionError} /> : null}
       <table class="principals-table">
         <caption class="offscreen">
@@ -124,7 +132,9 @@ export function PrincipalsTable(props: {
           {page && page.items.length === 0 ? (
             <tr>
               <td colSpan={COLUMNS.length} class="empty">
-                No principal matches this filter.
+                {props.noAssessment
+                  ? 'No assessment has finished yet: run one (access-discovery assess) or wait for the schedule.'
+                  : 'No principal matches this filter.'}
               </td>
             </tr>
           ) : null}
@@ -213,7 +223,7 @@ function Row(props: {
           <span class="sub-inline"> ({pct(item.highRiskOverprivilegePct)})</span>
         ) : null}
       </td>
-      <td title={item.lastUsedAt ?? 'no known use'}>
+      <td class="nowrap" title={item.lastUsedAt ?? 'no known use'}>
         {item.lastUsedAt ? day(item.lastUsedAt) : 'never'}
         {item.lastUsedAt ? <span class="sub">{ago(item.lastUsedAt)}</span> : null}
       </td>

@@ -99,8 +99,13 @@ export interface PrincipalItem {
 
 export interface PrincipalPage {
   total: number;
+  /** The filter this page answers (the page on screen may lag behind the filter box). */
+  filter: string;
+  sort: string;
+  order: string;
   limit: number;
   offset: number;
+  scope: ScopeEntry[];
   items: PrincipalItem[];
 }
 

@@ -7,8 +7,8 @@ import { RECORD_COLUMNS_MAP, WRAPPED_COLUMNS_MAP } from './columns.ts';
 
 /**
  * CloudTrail aggregation: DuckDB reads a batch of staged log objects in one pass that
- * aggregates them at every grain the usage tables need (a small ct_agg table, never one row
- * per record), then merges that into usage_daily, identity_usage, identity_login and
+ * aggregates them to a grain every usage table rolls up from (ct_fine, never one row per
+ * record), then merges that into usage_daily, identity_usage, identity_login and
  * log_coverage and records every object in the ingest_object ledger with one statement — all
  * in one transaction, so a crash never leaves half a batch counted and a re-run never counts
  * an object twice. Events are never held as JS objects; only the distinct (eventSource,
@@ -111,7 +111,7 @@ function isDataError(err: unknown): boolean {
   return DATA_ERROR.test(errorMessage(err));
 }
 
-/** Read and aggregate a batch into ct_agg (see sql/aggregate_batch.sql). */
+/** Read and aggregate a batch into ct_fine (see sql/aggregate_batch.sql). */
 async function aggregate(db: Db, objects: StagedObject[]): Promise<void> {
   const { text, params } = recordSource(objects);
   await db.exec(sql('aggregate_batch').replace('{{records}}', text), params);
@@ -126,10 +126,27 @@ const WRONG_SHAPE =
  * cannot read is halved until the unreadable objects are isolated and rejected with their
  * own error; the readable parts are ingested as they are found.
  */
-export async function ingestLogBatch(
-  ctx: BatchContext,
-  objects: StagedObject[],
-): Promise<BatchResult> {
+export function ingestLogBatch(ctx: BatchContext, objects: StagedObject[]): Promise<BatchResult> {
+  // A batch spans many statements over connection-scoped tables (ct_agg, ct_event_map, ...),
+  // so two batches on one connection must not interleave: they queue (LookupEvents ingests
+  // account-regions concurrently; imports and S3 may share the connection too).
+  const key = ctx.db.connection;
+  const previous = batchQueues.get(key) ?? Promise.resolve();
+  const next = previous.then(() => ingestBatchNow(ctx, objects));
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  batchQueues.set(key, settled);
+  void settled.then(() => {
+    if (batchQueues.get(key) === settled) batchQueues.delete(key);
+  });
+  return next;
+}
+
+const batchQueues = new WeakMap<object, Promise<void>>();
+
+async function ingestBatchNow(ctx: BatchContext, objects: StagedObject[]): Promise<BatchResult> {
   const result: BatchResult = {
     objectsOk: 0,
     objectsRejected: 0,
@@ -172,7 +189,7 @@ async function ingestChunk(
     // objects are rejected and the batch aggregated again without them (rare, so exactness
     // wins over speed here).
     const wrong = await ctx.db.all<{ object_path: string }>(
-      "SELECT object_path FROM ct_agg WHERE grouping_set = 'object' AND shaped = 0",
+      'SELECT object_path FROM ct_fine WHERE is_object AND shaped = 0',
     );
     if (wrong.length) {
       const bad = new Set(wrong.map((w) => w.object_path));
@@ -190,7 +207,7 @@ async function ingestChunk(
     }
     await mergeAggregates(ctx, objects, result);
   } finally {
-    await ctx.db.exec('DROP TABLE IF EXISTS ct_agg');
+    await ctx.db.exec('DROP TABLE IF EXISTS ct_fine');
   }
 }
 
@@ -283,7 +300,7 @@ async function mergeAggregates(
     await tx.exec(sql('merge_unmapped'), { integration_id: ctx.integrationId });
 
     const perObject = await tx.all<{ object_path: string; records: number; unattributed: number }>(
-      "SELECT object_path, calls AS records, unattributed FROM ct_agg WHERE grouping_set = 'object'",
+      'SELECT object_path, calls AS records, unattributed FROM ct_fine WHERE is_object',
     );
     const counts = new Map(perObject.map((r) => [r.object_path, r]));
     let records = 0;

@@ -146,12 +146,22 @@ export async function runAthenaQuery(
  */
 export async function loadAthenaUsage(
   db: Db,
-  ctx: { integrationId: string; assessmentId: string; mapper: EventMapper },
+  ctx: {
+    integrationId: string;
+    assessmentId: string;
+    mapper: EventMapper;
+    /**
+     * Accounts in scope. The query aggregates the whole trail; rows of other accounts (excluded
+     * OUs or accounts, suspended ones) are left out, as the S3 path never lists their prefixes.
+     */
+    accounts?: ReadonlySet<string>;
+  },
   window: { start: string; endExclusive: string },
   rows: AthenaUsageRow[],
-): Promise<{ rows: number; calls: number; unmapped: number }> {
+): Promise<{ rows: number; calls: number; unmapped: number; outOfScope: number }> {
   let calls = 0;
   let unmapped = 0;
+  let outOfScope = 0;
   await db.transaction(async (tx) => {
     await tx.exec(
       `DELETE FROM usage_daily WHERE integration_id = $i AND source = $s AND day >= $start::DATE AND day < $end::DATE`,
@@ -164,6 +174,10 @@ export async function loadAthenaUsage(
     await tx.append('athena_usage', (a) => {
       for (const r of rows) {
         if (!r.principal_arn || !r.event_source || !r.event_name) continue;
+        if (ctx.accounts && !ctx.accounts.has(r.account_id)) {
+          outOfScope += r.calls;
+          continue;
+        }
         const mapping = ctx.mapper(r.event_source, r.event_name);
         calls += r.calls;
         if (mapping.status !== 'mapped') {
@@ -216,5 +230,5 @@ export async function loadAthenaUsage(
     );
     await tx.exec('DROP TABLE athena_usage');
   });
-  return { rows: rows.length, calls, unmapped };
+  return { rows: rows.length, calls, unmapped, outOfScope };
 }

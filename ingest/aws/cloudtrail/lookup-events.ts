@@ -35,7 +35,7 @@ export class RateLimiter {
 
 // --- get -------------------------------------------------------------------------------------
 
-/** Every event of one day, as the raw JSON strings the API returns. */
+/** Every event of one day (UTC, end exclusive), as the raw JSON strings the API returns. */
 export async function getDayEvents(
   client: CloudTrailClient,
   day: string,
@@ -54,7 +54,11 @@ export async function getDayEvents(
     },
     (p) => p.NextToken,
   )) {
-    for (const e of page.Events ?? []) if (e.CloudTrailEvent) events.push(e.CloudTrailEvent);
+    // EndTime is inclusive: an event at the next midnight belongs to the next day's lookup.
+    for (const e of page.Events ?? []) {
+      if (e.CloudTrailEvent && !(e.EventTime && e.EventTime.getTime() >= end.getTime()))
+        events.push(e.CloudTrailEvent);
+    }
   }
   return events;
 }

@@ -14,6 +14,7 @@ import pLimit from 'p-limit';
 import { errorMessage } from '../../../lib/errors.ts';
 import type { Db } from '../../../model/db.ts';
 import { paginate } from '../../paginate.ts';
+import { awsErrorName } from '../clients.ts';
 import type { BatchContext, BatchResult, StagedObject } from './aggregate.ts';
 import { ingestLogBatch, pendingObjects } from './aggregate.ts';
 
@@ -67,6 +68,23 @@ export function daysOf(start: string, end: string): string[] {
     out.push(new Date(t).toISOString().slice(0, 10));
   }
   return out;
+}
+
+/**
+ * Days whose prefixes may hold calls of the window: the window's days and the
+ * LATE_DELIVERY_DAYS after it (CloudTrail files an object under the day it is delivered, so a
+ * call late on the last day can sit under the next day's prefix), up to today (UTC).
+ * Calls are counted on the day they were made, whatever prefix they came from.
+ */
+export function listingDays(
+  window: { start: string; end: string },
+  today = new Date().toISOString().slice(0, 10),
+): string[] {
+  const after = new Date(Date.parse(`${window.end}T00:00:00Z`) + LATE_DELIVERY_DAYS * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const last = after < today ? after : today > window.end ? today : window.end;
+  return daysOf(window.start, last);
 }
 
 /** Day prefixes still to list: never listed, or listed before the day's late-delivery margin ended. */
@@ -133,8 +151,10 @@ export interface S3IngestOptions {
   batch: Omit<BatchContext, 'source'>;
   /** Parallel downloads (default 16). */
   downloadConcurrency?: number;
-  /** Objects per DuckDB batch (default 256). */
+  /** Most objects per DuckDB batch (default 1024). */
   batchObjects?: number;
+  /** Most bytes (as listed) per DuckDB batch (default 128 MiB). */
+  batchBytes?: number;
   /** Batches downloaded ahead of DuckDB (default 2). */
   aheadBatches?: number;
   onBatch?: (result: BatchResult, totals: IngestTotals) => Promise<void> | void;
@@ -148,20 +168,23 @@ export interface IngestTotals {
 }
 
 /**
- * Download and ingest the given objects. Download failures (after the SDK's retries) are
- * returned, not thrown: the object is not in the ledger as ok, so the next run retries it.
+ * Download and ingest the given objects: a list, or lists arriving while listing goes on (so
+ * downloads and DuckDB start with the first listing). Download failures (after the SDK's
+ * retries) are returned, not thrown: the object is not in the ledger as ok, so the next run
+ * retries it.
  */
 export async function ingestObjects(
   options: S3IngestOptions,
-  objects: ObjectRef[],
+  objects: ObjectRef[] | AsyncIterable<ObjectRef[]>,
 ): Promise<IngestTotals> {
   const totals: IngestTotals = { objectsOk: 0, objectsRejected: 0, records: 0, downloadErrors: [] };
-  if (objects.length === 0) return totals;
   mkdirSync(options.stageDir, { recursive: true });
-  const batchSize = options.batchObjects ?? 256;
+  const batchObjects = options.batchObjects ?? 1024;
+  const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
   const ahead = options.aheadBatches ?? 2;
   const limit = pLimit(options.downloadConcurrency ?? 16);
   const ctx: BatchContext = { ...options.batch, source: SOURCE };
+  const failedRefs: ObjectRef[] = [];
 
   let ingestChain: Promise<void> = Promise.resolve();
   let queued = 0;
@@ -183,9 +206,9 @@ export async function ingestObjects(
     });
   };
 
-  for (let i = 0; i < objects.length; i += batchSize) {
+  const source = Array.isArray(objects) ? [objects] : objects;
+  for await (const slice of batches(source, batchObjects, batchBytes)) {
     while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
-    const slice = objects.slice(i, i + batchSize);
     const staged = await Promise.all(
       slice.map((o) =>
         limit(async (): Promise<StagedObject | undefined> => {
@@ -197,7 +220,13 @@ export async function ingestObjects(
             await downloadObject(options.s3, options.trail.bucket, o.key, file);
           } catch (err) {
             rmSync(file, { force: true });
-            totals.downloadErrors.push({ key: o.key, error: errorMessage(err) });
+            const name = awsErrorName(err);
+            const message = errorMessage(err);
+            failedRefs.push(o);
+            totals.downloadErrors.push({
+              key: o.key,
+              error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
+            });
             return undefined;
           }
           return {
@@ -217,12 +246,7 @@ export async function ingestObjects(
     if (ready.length) ingest(ready);
   }
   await ingestChain;
-  await recordDownloadErrors(
-    options.batch,
-    objects,
-    totals.downloadErrors.map((e) => e.key),
-    new Map(totals.downloadErrors.map((e) => [e.key, e.error])),
-  );
+  await recordDownloadErrors(options.batch, failedRefs, totals.downloadErrors);
   return totals;
 }
 
@@ -234,17 +258,11 @@ export async function ingestObjects(
 async function recordDownloadErrors(
   ctx: Omit<BatchContext, 'source'>,
   objects: ObjectRef[],
-  failedKeys: string[],
-  errors: Map<string, string>,
+  failures: Array<{ key: string; error: string }>,
 ): Promise<void> {
-  if (failedKeys.length === 0) return;
-  const failed = new Set(failedKeys);
-  const refs = await pendingObjects(
-    ctx.db,
-    ctx.integrationId,
-    SOURCE,
-    objects.filter((o) => failed.has(o.key)),
-  );
+  if (failures.length === 0) return;
+  const errors = new Map(failures.map((f) => [f.key, f.error]));
+  const refs = await pendingObjects(ctx.db, ctx.integrationId, SOURCE, objects);
   await ctx.db.transaction(async (tx) => {
     for (const o of refs) {
       await tx.exec(
@@ -270,6 +288,55 @@ async function recordDownloadErrors(
       );
     }
   });
+}
+
+/** Slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. */
+async function* batches(
+  lists: Iterable<ObjectRef[]> | AsyncIterable<ObjectRef[]>,
+  maxObjects: number,
+  maxBytes: number,
+): AsyncGenerator<ObjectRef[]> {
+  let batch: ObjectRef[] = [];
+  let bytes = 0;
+  for await (const list of lists) {
+    for (const o of list) {
+      if (batch.length > 0 && (batch.length >= maxObjects || bytes + o.sizeBytes > maxBytes)) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(o);
+      bytes += o.sizeBytes;
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Run `task` over `items` with at most `concurrency` at once, yielding each result as soon as
+ * it is ready (completion order).
+ */
+export async function* completionOrder<T, R>(
+  items: T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const running = new Map<number, Promise<{ id: number; result: R }>>();
+  let next = 0;
+  const start = () => {
+    const id = next++;
+    running.set(
+      id,
+      task(items[id]!).then((result) => ({ id, result })),
+    );
+  };
+  while (next < items.length && running.size < concurrency) start();
+  while (running.size > 0) {
+    const { id, result } = await Promise.race(running.values());
+    running.delete(id);
+    if (next < items.length) start();
+    yield result;
+  }
 }
 
 /** Record that a day prefix was listed completely. */

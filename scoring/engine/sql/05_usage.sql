@@ -1,15 +1,24 @@
 -- What each principal used in the window: an action is used when at least one call succeeded
 -- (calls - denied > 0). Used actions the principal is not effectively granted (allowed by a
 -- resource policy, or only denied calls) are counted apart and never count as used.
+-- Usage is reduced to principal x action name and given the principal's cloud before it
+-- meets the catalog (a materialized step: left to itself, the optimizer pairs every principal
+-- with every action of its cloud first, tens of millions of rows for a large organization).
 CREATE OR REPLACE TEMP TABLE sc_used AS
-SELECT m.principal_id, a.action_id, max(u.last_seen) AS last_seen, arg_max(u.source, u.last_seen) AS source
-FROM usage_daily u
-JOIN sc_member m ON m.principal_id = u.principal_id
-JOIN sc_action a ON a.cloud = m.cloud AND a.action_lower = lower(u.action)
-WHERE u.integration_id = $integration_id
-  AND u.day BETWEEN $window_start::DATE AND $window_end::DATE
-  AND u.calls > u.denied
-GROUP BY m.principal_id, a.action_id;
+WITH u AS MATERIALIZED (
+  SELECT u.principal_id, m.cloud, lower(u.action) AS action_lower, max(u.last_seen) AS last_seen,
+         arg_max(u.source, u.last_seen) AS source
+  FROM usage_daily u
+  JOIN sc_member m ON m.principal_id = u.principal_id
+  WHERE u.integration_id = $integration_id
+    AND u.day BETWEEN $window_start::DATE AND $window_end::DATE
+    AND u.calls > u.denied
+  GROUP BY u.principal_id, m.cloud, lower(u.action)
+)
+SELECT u.principal_id, a.action_id, max(u.last_seen) AS last_seen, arg_max(u.source, u.last_seen) AS source
+FROM u
+JOIN sc_action a ON a.cloud = u.cloud AND a.action_lower = u.action_lower
+GROUP BY u.principal_id, a.action_id;
 
 -- Group membership: AWS groups list their members; GCP members list their groups (transitively).
 CREATE OR REPLACE TEMP TABLE sc_membership AS

@@ -1,14 +1,11 @@
 -- One pass over a batch of CloudTrail records: DuckDB reads the objects and aggregates them
--- at once into every grain the usage tables need, so no record is ever materialized. The
--- record source below is filled in by aggregate.ts (wrapped Records objects and/or bare
--- arrays, file lists bound). `grouping_set` names the grain of each row:
---   object    per object: records, unattributed records, records that look like CloudTrail
---   usage     principal x event x day x account (usage_daily, the event pairs for the mapper)
---   identity  principal x acting identity x day (identity_usage)
---   session   principal x identity x session creation time (SessionStart logins)
---   console   principal x identity x console sign-in time (ConsoleLogin logins)
---   coverage  account x region x day (log_coverage)
-CREATE OR REPLACE TEMP TABLE ct_agg AS
+-- at once, so no record is ever materialized. The record source below is filled in by
+-- aggregate.ts (wrapped Records objects and/or bare arrays, file lists bound). Two grains:
+--   is_object      per object: records, unattributed records, records that look like CloudTrail
+--   NOT is_object  principal x event x day x account x region x acting identity x session: fine
+--                  enough that every usage table is a cheap roll-up of it (the merge_*.sql),
+--                  and usually several times smaller than the batch.
+CREATE OR REPLACE TEMP TABLE ct_fine AS
 WITH r AS (
   {{records}}
 ),
@@ -77,16 +74,9 @@ kinds AS (
   FROM classified
 )
 SELECT
-  CASE
-    WHEN GROUPING(object_path) = 0 THEN 'object'
-    WHEN GROUPING(event_source) = 0 THEN 'usage'
-    WHEN GROUPING(identity_type) = 0 THEN 'identity'
-    WHEN GROUPING(session_created) = 0 THEN 'session'
-    WHEN GROUPING(console_at) = 0 THEN 'console'
-    ELSE 'coverage'
-  END AS grouping_set,
+  GROUPING(object_path) = 0 AS is_object,
   object_path, principal_id, event_source, event_name, day, account_id, region,
-  session_name, identity_kind, identity_type, session_created, console_at,
+  session_name, identity_kind, identity_type, session_created, console_at, is_data_event,
   count(*) AS calls,
   count(*) FILTER (WHERE principal_id IS NULL) AS unattributed,
   count(*) FILTER (WHERE shaped) AS shaped,
@@ -97,14 +87,10 @@ SELECT
   arg_max(user_agent, event_time) AS last_user_agent,
   arg_max(source_ip, event_time) AS last_source_ip,
   arg_min(user_agent, event_time) AS first_user_agent,
-  arg_min(source_ip, event_time) AS first_source_ip,
-  bool_or(is_data_event) AS data_events
+  arg_min(source_ip, event_time) AS first_source_ip
 FROM kinds
 GROUP BY GROUPING SETS (
   (object_path),
-  (principal_id, event_source, event_name, day, account_id),
-  (principal_id, session_name, identity_kind, identity_type, day),
-  (principal_id, session_name, session_created),
-  (principal_id, session_name, console_at),
-  (account_id, region, day)
+  (principal_id, event_source, event_name, day, account_id, region,
+   session_name, identity_kind, identity_type, session_created, console_at, is_data_event)
 )

@@ -8,13 +8,14 @@ SELECT
   identity_kind,
   identity_type,
   day,
-  calls,
-  first_seen,
-  last_seen,
-  last_user_agent,
-  last_source_ip
-FROM ct_agg
-WHERE grouping_set = 'identity' AND principal_id IS NOT NULL AND session_name IS NOT NULL AND day IS NOT NULL
+  sum(calls)::BIGINT AS calls,
+  min(first_seen) AS first_seen,
+  max(last_seen) AS last_seen,
+  arg_max(last_user_agent, last_seen) AS last_user_agent,
+  arg_max(last_source_ip, last_seen) AS last_source_ip
+FROM ct_fine
+WHERE NOT is_object AND principal_id IS NOT NULL AND session_name IS NOT NULL AND day IS NOT NULL
+GROUP BY principal_id, session_name, identity_kind, identity_type, day
 ON CONFLICT DO UPDATE SET
   calls = identity_usage.calls + excluded.calls,
   first_seen = least(identity_usage.first_seen, excluded.first_seen),

@@ -13,9 +13,9 @@ SELECT
   min(a.first_seen) AS first_seen,
   max(a.last_seen) AS last_seen,
   $source AS source
-FROM ct_agg a
+FROM ct_fine a
 JOIN ct_event_map m ON m.event_source = a.event_source AND m.event_name = a.event_name
-WHERE a.grouping_set = 'usage' AND a.principal_id IS NOT NULL AND a.day IS NOT NULL AND a.account_id IS NOT NULL
+WHERE NOT a.is_object AND a.principal_id IS NOT NULL AND a.day IS NOT NULL AND a.account_id IS NOT NULL
 GROUP BY a.principal_id, m.action, a.day, a.account_id
 ON CONFLICT DO UPDATE SET
   calls = usage_daily.calls + excluded.calls,
