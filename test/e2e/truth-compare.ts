@@ -38,6 +38,8 @@ type ProductPrincipal = {
 
 interface ProductView {
   principals: Map<string, ProductPrincipal>;
+  /** Per principal, the identities that acted through it: `id|kind|type`. */
+  identities: Map<string, Set<string>>;
   /** Per principal, every action with its state (used ones even when not granted). */
   actions: Map<string, Map<string, PrincipalActionState>>;
   db: Db;
@@ -61,6 +63,7 @@ function setDiff(expected: string[], actual: string[]): { missing: string[]; ext
 async function productView(db: Db, assessmentIds: string[], truth: Truth): Promise<ProductView> {
   const principals = new Map<string, ProductPrincipal>();
   const actions = new Map<string, Map<string, PrincipalActionState>>();
+  const identities = new Map<string, Set<string>>();
   for (const assessmentId of assessmentIds) {
     const rows = await db.all<ProductPrincipal>(
       `SELECT p.principal_id, p.account_id, p.cloud, p.kind, s.status, s.status_reason,
@@ -74,6 +77,22 @@ async function productView(db: Db, assessmentIds: string[], truth: Truth): Promi
       { a: assessmentId },
     );
     for (const r of rows) principals.set(r.principal_id, r);
+    const acting = await db.all<{
+      principal_id: string;
+      identity: string;
+      kind: string;
+      type: string;
+    }>(
+      `SELECT DISTINCT i.principal_id, i.identity, i.identity_kind AS kind, i.identity_type AS type
+       FROM identity_usage i JOIN assessment a ON a.integration_id = i.integration_id
+       WHERE a.assessment_id = $a AND i.day BETWEEN a.window_start AND a.window_end`,
+      { a: assessmentId },
+    );
+    for (const r of acting) {
+      const set = identities.get(r.principal_id) ?? new Set<string>();
+      set.add(`${r.identity}|${r.kind}|${r.type}`);
+      identities.set(r.principal_id, set);
+    }
     // Used actions of everyone, plus the state of every action the truth or a scenario names.
     const named = new Set<string>();
     for (const p of Object.values(truth.principals))
@@ -97,7 +116,7 @@ async function productView(db: Db, assessmentIds: string[], truth: Truth): Promi
       m.set(s.action, s);
     }
   }
-  return { principals, actions, db };
+  return { principals, actions, identities, db };
 }
 
 function usedOf(view: ProductView, principalId: string): string[] {
@@ -140,6 +159,19 @@ function comparePrincipal(
       expected: `also ${JSON.stringify(diff.missing)}`,
       actual: `also ${JSON.stringify(diff.extra)}`,
     });
+  // The identities seen acting through it (groups never act).
+  if (truth.kind !== 'group') {
+    const acting = sortedList(view.identities.get(id) ?? []);
+    const expected = sortedList(truth.identities.map((i) => `${i.id}|${i.kind}|${i.type}`));
+    const d = setDiff(expected, acting);
+    if (d.missing.length > 0 || d.extra.length > 0)
+      out.push({
+        principal: id,
+        what: 'identities (id|kind|type)',
+        expected: `also ${JSON.stringify(d.missing)}`,
+        actual: `also ${JSON.stringify(d.extra)}`,
+      });
+  }
   // Real uses no log shows must never be called unused.
   const usedSet = new Set(truth.usedActions);
   const states = view.actions.get(id);

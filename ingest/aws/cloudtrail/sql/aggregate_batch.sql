@@ -29,13 +29,21 @@ typed AS (
       WHEN userIdentity.type IN ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
         THEN coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn)
     END AS principal_id,
+    -- A service-linked role acts for its service: the identity is the service principal
+    -- (invokedBy), not the session name the service picked.
     CASE
+      WHEN userIdentity.type = 'AssumedRole'
+           AND contains(coalesce(userIdentity.sessionContext.sessionIssuer.arn, ''), ':role/aws-service-role/')
+           AND userIdentity.invokedBy IS NOT NULL THEN userIdentity.invokedBy
       WHEN userIdentity.type = 'AssumedRole' THEN split_part(userIdentity.principalId, ':', 2)
       WHEN userIdentity.type = 'FederatedUser' THEN regexp_extract(userIdentity.arn, 'federated-user/(.+)$', 1)
       WHEN userIdentity.type = 'IAMUser' THEN userIdentity.userName
       WHEN userIdentity.type = 'Root' THEN 'root'
     END AS session_name,
     userIdentity.sessionContext.sessionIssuer.userName AS issuer_name,
+    userIdentity.type = 'AssumedRole'
+      AND contains(coalesce(userIdentity.sessionContext.sessionIssuer.arn, ''), ':role/aws-service-role/')
+      AND userIdentity.invokedBy IS NOT NULL AS service_linked_session,
     userIdentity.sessionContext.webIdFederationData IS NOT NULL
       AND userIdentity.sessionContext.webIdFederationData::VARCHAR NOT IN ('{}', 'null') AS web_identity,
     try_cast(userIdentity.sessionContext.attributes.creationDate AS TIMESTAMPTZ) AS session_created,
@@ -55,6 +63,7 @@ classified AS (
       WHEN identity_type_raw = 'FederatedUser' THEN 'federated'
       WHEN identity_type_raw = 'IAMUser' AND (from_console OR console_login) THEN 'console'
       WHEN identity_type_raw = 'IAMUser' THEN 'iam-user'
+      WHEN service_linked_session THEN 'service'
       WHEN issuer_name LIKE 'AWSReservedSSO\_%' ESCAPE '\' THEN 'sso'
       WHEN web_identity THEN 'web-identity'
       WHEN regexp_matches(session_name, '^i-[0-9a-f]{8,17}$') THEN 'instance'
