@@ -230,6 +230,7 @@ export async function main(argv: string[]): Promise<void> {
       `fixture cloud (child process) peak RSS ${cloudRss ? mb(cloudRss) : 'unknown'}\n`,
     );
   }
+  rmSync(stageDir, { recursive: true, force: true });
   const ingestRss = process.resourceUsage().maxRSS * 1024;
 
   const db = await Db.open(database);
