@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { Db, quoteLiteral } from '../model/db.ts';
+import { getAwsCatalog } from '../scoring/catalog/aws.ts';
 import { buildApp, type LoggerSettings } from './app.ts';
 import { RunCoordinator } from './runs.ts';
 import { Scheduler } from './schedule.ts';
@@ -58,6 +59,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       typeof options.services === 'function'
         ? await options.services(db)
         : (options.services ?? {});
+    // The AWS action catalog is built once per process, synchronously (0.2 s to over 1 s of
+    // this thread on a loaded machine): build it before serving, not in the middle of the
+    // first assessment while requests wait.
+    if (services.runner) getAwsCatalog();
     const runs = new RunCoordinator(services.runner, undefined);
     const app = await buildApp({
       db,
