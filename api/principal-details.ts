@@ -30,6 +30,14 @@ export async function findPrincipal(
   return rows[0]!;
 }
 
+/**
+ * The principal's recommendations of every assessment, as `r`, found through the principal_id
+ * index (migration 008): DuckDB scans an index only when the filter names its one column, so
+ * the assessment is filtered afterwards, outside the materialised CTE.
+ */
+const OF_PRINCIPAL =
+  'WITH r AS MATERIALIZED (SELECT * FROM recommendation WHERE principal_id = $p)';
+
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -62,13 +70,14 @@ export async function principalDetails(db: Db, row: Row) {
   const principalId = String(row.principal_id);
   const integrationId = String(row.integration_id);
   const top = await db.all(
-    `SELECT recommendation_id, kind, title, severity, rank, state, owner, policy_id
-     FROM recommendation WHERE assessment_id = $a AND principal_id = $p AND state = 'open'
+    `${OF_PRINCIPAL}
+     SELECT recommendation_id, kind, title, severity, rank, state, owner, policy_id
+     FROM r WHERE assessment_id = $a AND state = 'open'
      ORDER BY rank, recommendation_id LIMIT 3`,
     { a: assessmentId, p: principalId },
   );
   const counts = await db.all(
-    `SELECT state, count(*) AS n FROM recommendation WHERE assessment_id = $a AND principal_id = $p GROUP BY state`,
+    `${OF_PRINCIPAL} SELECT state, count(*) AS n FROM r WHERE assessment_id = $a GROUP BY state`,
     { a: assessmentId, p: principalId },
   );
   const ignore = await db.one(
@@ -150,12 +159,13 @@ export async function principalDetails(db: Db, row: Row) {
 
 export async function principalRecommendations(db: Db, row: Row, state: string) {
   const rows = await db.all(
-    `SELECT r.*, (SELECT list({'remediationId': m.remediation_id, 'optionType': m.option_type,
+    `${OF_PRINCIPAL}
+     SELECT r.*, (SELECT list({'remediationId': m.remediation_id, 'optionType': m.option_type,
          'status': m.status, 'actor': m.actor, 'appliedAt': CAST(m.applied_at AS VARCHAR),
          'rolledBackAt': CAST(m.rolled_back_at AS VARCHAR)} ORDER BY m.applied_at)
        FROM remediation m WHERE m.recommendation_id = r.recommendation_id) AS remediations
-     FROM recommendation r
-     WHERE r.assessment_id = $a AND r.principal_id = $p AND ($state = 'all' OR r.state = $state)
+     FROM r
+     WHERE r.assessment_id = $a AND ($state = 'all' OR r.state = $state)
      ORDER BY r.state = 'open' DESC, r.rank, r.recommendation_id`,
     { a: String(row.assessment_id), p: String(row.principal_id), state },
   );
@@ -244,8 +254,9 @@ export async function principalUsedFor(db: Db, row: Row) {
   };
   const attachments = await db.all(loadSql('used-for'), params);
   const usage = await db.all(
-    `SELECT policy_id, privilege_level, granted, used, unused, unobservable FROM policy_usage
-     WHERE assessment_id = $assessment_id AND principal_id = $principal_id`,
+    `WITH u AS MATERIALIZED (SELECT * FROM policy_usage WHERE principal_id = $principal_id)
+     SELECT policy_id, privilege_level, granted, used, unused, unobservable FROM u
+     WHERE assessment_id = $assessment_id`,
     params,
   );
   const policies = new Map<

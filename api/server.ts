@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
-import { Db } from '../model/db.ts';
+import { Db, quoteLiteral } from '../model/db.ts';
+import { getAwsCatalog } from '../scoring/catalog/aws.ts';
 import { buildApp, type LoggerSettings } from './app.ts';
 import { RunCoordinator } from './runs.ts';
 import { Scheduler } from './schedule.ts';
@@ -20,7 +21,7 @@ export interface ServerOptions {
   poolSize?: number;
   /** Run the schedule (default: when an assessment runner is configured). */
   schedule?: boolean;
-  /** DuckDB worker threads (default: one per core). */
+  /** DuckDB worker threads (default: server.duckdb.threads from the config, else one per core). */
   threads?: number;
 }
 
@@ -32,15 +33,36 @@ export interface RunningServer {
   close: () => Promise<void>;
 }
 
+/**
+ * Cap DuckDB's memory and threads for a long-running server (DuckDB's own default is 80% of the
+ * machine's memory, which an API sharing the host must not take). Both are settings of the
+ * whole DuckDB instance, so they also hold for a database opened by the caller (the demo).
+ */
+export async function applyDuckDbSettings(
+  db: Db,
+  settings: { memoryLimit: string; threads?: number },
+): Promise<void> {
+  await db.exec(`SET memory_limit = ${quoteLiteral(settings.memoryLimit)}`);
+  if (settings.threads !== undefined) await db.exec(`SET threads = ${Number(settings.threads)}`);
+}
+
 /** Open the database, start the API and the nightly schedule. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const db = options.db ?? (await Db.open(options.databasePath, { threads: options.threads }));
+  const db = options.db ?? (await Db.open(options.databasePath));
   let scheduler: Scheduler | null = null;
   try {
+    await applyDuckDbSettings(db, {
+      memoryLimit: options.config.server.duckdb.memoryLimit,
+      threads: options.threads ?? options.config.server.duckdb.threads,
+    });
     const services =
       typeof options.services === 'function'
         ? await options.services(db)
         : (options.services ?? {});
+    // The AWS action catalog is built once per process, synchronously (0.2 s to over 1 s of
+    // this thread on a loaded machine): build it before serving, not in the middle of the
+    // first assessment while requests wait.
+    if (services.runner) getAwsCatalog();
     const runs = new RunCoordinator(services.runner, undefined);
     const app = await buildApp({
       db,

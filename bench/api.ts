@@ -1,8 +1,9 @@
 /**
  * API latency at scale: 100,000 principals (plus a week of nightly history), a filtered and
- * sorted principals page and the widgets call, measured by autocannon from a second process.
+ * sorted principals page, the widgets call and one principal's pages (details, recommendations,
+ * used-by, used-for), measured by autocannon from a second process.
  *
- *   npm run bench -- api [--principals N] [--connections C] [--seconds S] [--pool P]
+ *   npm run bench -- api [--principals N] [--connections C] [--seconds S] [--pool P] [--only TEXT]
  *
  * Goals (issue 8): p95 under 50 ms for the page, under 100 ms for widgets.
  */
@@ -137,6 +138,8 @@ export async function main(args: string[]): Promise<void> {
   const seconds = option(args, '--seconds', 15);
   const poolSize = option(args, '--pool', 4);
   const threads = args.includes('--threads') ? option(args, '--threads', 0) : undefined;
+  // --only TEXT: run the load scenarios whose name contains TEXT (e.g. "details").
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ad-bench-api-'));
   const path = join(dir, 'bench.duckdb');
   try {
@@ -175,9 +178,18 @@ export async function main(args: string[]): Promise<void> {
             `/api/v1/principals?limit=50&offset=${k * 50}&sort=${SORTS[(i + k) % SORTS.length]}&order=${k ? 'asc' : 'desc'}&filter=${encodeURIComponent(f)}`,
         ),
       );
+      // One principal's pages: details, recommendations, used-by and used-for of sampled ids.
+      const sampled = await server.db.all(
+        `SELECT principal_id FROM principal WHERE assessment_id = 'bench-current'
+         ORDER BY hash(principal_id) LIMIT 25`,
+      );
+      const details = sampled.flatMap((r) => {
+        const base = `/api/v1/principals/${encodeURIComponent(String(r.principal_id))}`;
+        return [base, `${base}/recommendations`, `${base}/used-by`, `${base}/used-for`];
+      });
       phase('warming up (copies the current assessment into principal_list)');
       const warm = performance.now();
-      for (const p of [...pages, '/api/v1/widgets']) {
+      for (const p of [...pages, '/api/v1/widgets', ...details.slice(0, 4)]) {
         const r = await fetch(`${server.url}${p}`, {
           headers: { authorization: `Bearer ${token}` },
         });
@@ -215,6 +227,8 @@ export async function main(args: string[]): Promise<void> {
         [`principals page, ${connections} connections`, pages, connections],
         ['widgets, 1 connection', ['/api/v1/widgets'], 1],
         [`widgets, ${connections} connections`, ['/api/v1/widgets'], connections],
+        ['principal details, 1 connection', details, 1],
+        [`principal details, ${connections} connections`, details, connections],
       ];
       process.stdout.write(
         `server pool ${poolSize} connections, DuckDB threads ${threads ?? 'default'}; load from a second process (autocannon), ${seconds} s each; machine: ${(await import('node:os')).cpus().length} cores, load average ${loadAverage.toFixed(1)} before the run\n\n`,
@@ -224,6 +238,7 @@ export async function main(args: string[]): Promise<void> {
       );
       const results: Record<string, LoadResult> = {};
       for (const [name, paths, c] of scenarios) {
+        if (only && !name.includes(only)) continue;
         phase(name);
         // CPU the server process (JS and DuckDB threads) spends per request: what latency would
         // be on a machine where nothing else competes for the cores.
@@ -253,12 +268,14 @@ export async function main(args: string[]): Promise<void> {
       process.stdout.write(
         `first reads after start (copy of the current assessment + warm-up of ${pages.length + 1} requests): ${firstRead.toFixed(1)} s\n`,
       );
-      const page = results[`principals page, ${connections} connections`]!;
-      const widgets = results[`widgets, ${connections} connections`]!;
-      process.stdout.write(
-        `\ngoal p95 page < 50 ms: ${page.p95.toFixed(1)} ms (${(page.p95 / 50).toFixed(2)}x of goal); ` +
-          `widgets < 100 ms: ${widgets.p95.toFixed(1)} ms (${(widgets.p95 / 100).toFixed(2)}x of goal)\n`,
-      );
+      const page = results[`principals page, ${connections} connections`];
+      const widgets = results[`widgets, ${connections} connections`];
+      if (page && widgets) {
+        process.stdout.write(
+          `\ngoal p95 page < 50 ms: ${page.p95.toFixed(1)} ms (${(page.p95 / 50).toFixed(2)}x of goal); ` +
+            `widgets < 100 ms: ${widgets.p95.toFixed(1)} ms (${(widgets.p95 / 100).toFixed(2)}x of goal)\n`,
+        );
+      }
     } finally {
       phase('closing');
       await server.close();

@@ -210,6 +210,18 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         corsOrigins: z.array(url).default([]),
         rateLimitPerMinute: z.number().int().min(1).default(600),
+        duckdb: z
+          .strictObject({
+            memoryLimit: z
+              .string()
+              .regex(
+                /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/,
+                'a size such as 4GB or 512MiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+              )
+              .default('4GB'),
+            threads: z.number().int().min(1).max(256).optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     integrations: z.array(integrationSchema).min(1, 'at least one integration'),

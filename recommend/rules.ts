@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config, IntegrationConfig } from '../config/schema.ts';
 import { errorMessage, PolicyError } from '../lib/errors.ts';
+import { timeSlicer } from '../lib/event-loop.ts';
 import type { Logger } from '../lib/log.ts';
 import type { ActionExpander } from '../scoring/policy/expand.ts';
 import { type ParsedPolicy, parsePolicyDocument } from '../scoring/policy/parse.ts';
@@ -209,12 +210,9 @@ export class RecommendationRules {
     const errors: RulesResult['errors'] = [];
     let untouchable = 0;
     const ownRoles = productRoleNames(this.options.integration);
-    let slice = performance.now();
+    const breathe = timeSlicer(YIELD_AFTER_MS);
     for (const facts of this.inputs.principals) {
-      if (performance.now() - slice > YIELD_AFTER_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
+      await breathe();
       if (facts.serviceLinked && this.options.config.exclusions.neverTouchServiceLinkedRoles) {
         untouchable++;
         continue;
@@ -226,7 +224,7 @@ export class RecommendationRules {
         continue;
       }
       try {
-        drafts.push(...this.forPrincipal(facts));
+        drafts.push(...(await this.forPrincipal(facts, breathe)));
       } catch (err) {
         // One principal's bad input must not stop the others; the stage records it.
         errors.push({
@@ -242,15 +240,24 @@ export class RecommendationRules {
   // ---------------------------------------------------------------------------------------------
   // Per principal
 
-  private forPrincipal(facts: PrincipalFacts): RecommendationDraft[] {
+  /**
+   * One principal's drafts. A principal with many large policies takes hundreds of
+   * milliseconds, so `breathe` (the run's time slicer) may yield between its rules and policies.
+   */
+  private async forPrincipal(
+    facts: PrincipalFacts,
+    breathe: () => Promise<void> | undefined,
+  ): Promise<RecommendationDraft[]> {
     const out: RecommendationDraft[] = [];
     if (facts.cloud === 'aws') {
       if (facts.kind === 'user' || facts.kind === 'role') {
         const view = this.view(facts);
+        await breathe();
         out.push(...this.awsDormant(view));
         out.push(...this.awsUnusedPrivileged(view));
         for (const attachment of facts.attachments) {
           if (attachment.via !== 'direct' && attachment.via !== 'inline') continue;
+          await breathe();
           out.push(...this.awsOverprivilegedPolicy(facts, attachment, [view]));
         }
       } else if (facts.kind === 'group') {
@@ -258,12 +265,14 @@ export class RecommendationRules {
         if (members.length > 0) {
           for (const attachment of facts.attachments) {
             if (attachment.via !== 'direct' && attachment.via !== 'inline') continue;
+            await breathe();
             out.push(...this.awsOverprivilegedPolicy(facts, attachment, members));
           }
         }
       }
     } else if (facts.kind === 'service-account' || facts.kind === 'user') {
       const view = this.view(facts);
+      await breathe();
       out.push(...this.gcpDormant(view));
       out.push(...this.gcpOverprivilegedRoles(view));
     } else if (facts.kind === 'group') {

@@ -151,6 +151,9 @@ export const authPlugin = fp(
       if (status === 429) return payload;
       const outcome =
         status === 401 || status === 403 ? 'denied' : status < 400 ? 'success' : 'failed';
+      // A HEAD answered sends no body, so it exported and changed nothing: not an export to
+      // record (denied and failed ones still are, like every attempt).
+      if (request.method === 'HEAD' && outcome === 'success') return payload;
       const params = (request.params ?? {}) as Record<string, string>;
       const target =
         request.auditTarget ??

@@ -1,7 +1,13 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, notFound } from '../errors.ts';
-import { buildReport, REPORT_FORMATS, type ReportFormat } from '../reports/index.ts';
+import {
+  buildReport,
+  REPORT_CONTENT_TYPES,
+  REPORT_FORMATS,
+  type ReportFormat,
+  reportFilename,
+} from '../reports/index.ts';
 import { errorBody, errors, security } from '../schemas.ts';
 import { resolveScope } from '../scope.ts';
 
@@ -32,7 +38,11 @@ export function registerReportRoutes(api: FastifyInstance): void {
   const configured = new Set(api.appConfig.integrations.map((i) => i.id));
 
   async function send(
-    request: { auditDetails: Record<string, unknown> | null; auditTarget: string | null },
+    request: {
+      method: string;
+      auditDetails: Record<string, unknown> | null;
+      auditTarget: string | null;
+    },
     reply: import('fastify').FastifyReply,
     assessmentId: string,
     format: ReportFormat,
@@ -52,8 +62,19 @@ export function registerReportRoutes(api: FastifyInstance): void {
           `assessment ${assessmentId} is still running`,
         );
       }
-      return buildReport(db, assessmentId, format);
+      // HEAD sends no body: answer the GET's status and headers without building the file
+      // (its length is unknown then, so Content-Length is left out).
+      return request.method === 'HEAD' ? null : buildReport(db, assessmentId, format);
     });
+    if (file === null) {
+      return reply
+        .header('content-type', REPORT_CONTENT_TYPES[format])
+        .header(
+          'content-disposition',
+          `attachment; filename="${reportFilename(assessmentId, format)}"`,
+        )
+        .send();
+    }
     request.auditTarget = assessmentId;
     request.auditDetails = { format, bytes: file.bytes };
     const stream = createReadStream(file.path);

@@ -1,5 +1,6 @@
 import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { UsageError } from '../../lib/errors.ts';
+import { timeSlicer } from '../../lib/event-loop.ts';
 import type { Db } from '../../model/db.ts';
 import { getAwsCatalog } from './aws.ts';
 import { classifyGcpPermission, isGcpPermission } from './gcp.ts';
@@ -15,8 +16,11 @@ const VARCHAR_LIST = LIST(VARCHAR);
 
 async function appendRows(db: Db, rows: Iterable<ActionClassification>): Promise<number> {
   let count = 0;
-  await db.append('action_catalog', (appender) => {
+  // 22,000 AWS rows take about half a second of this thread: let API requests in between.
+  const breathe = timeSlicer();
+  await db.append('action_catalog', async (appender) => {
     for (const c of rows) {
+      await breathe();
       appender.appendVarchar(c.cloud);
       appender.appendVarchar(c.action);
       appender.appendVarchar(c.action.toLowerCase());

@@ -1,6 +1,7 @@
 import { type DuckDBValue, listValue } from '@duckdb/node-api';
 import type { Config } from '../../config/schema.ts';
 import { UsageError } from '../../lib/errors.ts';
+import { timeSlicer } from '../../lib/event-loop.ts';
 import type { Logger } from '../../lib/log.ts';
 import { type Db, quoteIdent } from '../../model/db.ts';
 import { insertRows } from '../../model/insert.ts';
@@ -109,8 +110,10 @@ async function fillPatterns(db: Db, assessmentId: string): Promise<number> {
   );
   const expander = getAwsCatalog().expander;
   let rows = 0;
-  await db.append('sc_pattern', (appender) => {
+  const breathe = timeSlicer();
+  await db.append('sc_pattern', async (appender) => {
     for (const { pattern } of patterns) {
+      await breathe();
       for (const action of expander.expand(pattern)) {
         appender.appendVarchar('aws');
         appender.appendVarchar(pattern);

@@ -216,6 +216,53 @@ describe('report route', () => {
     });
   });
 
+  it('answers HEAD with the download headers and no body, and does not record it as an export', async () => {
+    const auditRow = (r: { headers: Record<string, unknown> }) =>
+      t.db.one('SELECT action, outcome FROM audit_log WHERE request_id = $id', {
+        id: String(r.headers['x-request-id']),
+      });
+    const exports = async () =>
+      Number(
+        await t.db.scalar(
+          "SELECT count(*) FROM audit_log WHERE action = 'report.export' AND outcome = 'success'",
+        ),
+      );
+    const before = await exports();
+    for (const url of [
+      `/api/v1/assessments/${CURRENT}/report?format=parquet`,
+      '/api/v1/integrations/gcp/report?format=csv',
+    ]) {
+      const head = await t.call('auditor', 'HEAD', url);
+      expect(head.statusCode).toBe(200);
+      expect(head.rawPayload.length).toBe(0);
+      expect(String(head.headers['content-disposition'])).toMatch(
+        /^attachment; filename="access-discovery-.+\.(parquet|csv)"$/,
+      );
+      expect(await auditRow(head)).toBeUndefined();
+    }
+    expect(await exports()).toBe(before);
+    expect(
+      (await t.call('auditor', 'HEAD', `/api/v1/assessments/${CURRENT}/report?format=csv`)).headers[
+        'content-type'
+      ],
+    ).toBe('text/csv; charset=utf-8');
+    // Refused or failed attempts are still recorded, as for GET.
+    const denied = await t.call(
+      'analyst',
+      'HEAD',
+      `/api/v1/assessments/${CURRENT}/report?format=csv`,
+    );
+    expect(denied.statusCode).toBe(403);
+    expect(await auditRow(denied)).toMatchObject({ action: 'report.export', outcome: 'denied' });
+    const running = await t.call(
+      'auditor',
+      'HEAD',
+      `/api/v1/assessments/${RUNNING}/report?format=csv`,
+    );
+    expect(running.statusCode).toBe(409);
+    expect(await auditRow(running)).toMatchObject({ action: 'report.export', outcome: 'failed' });
+  });
+
   it('reports the current assessment of an integration', async () => {
     const r = await t.call('admin', 'GET', '/api/v1/integrations/gcp/report?format=csv');
     expect(r.statusCode).toBe(200);

@@ -4,6 +4,7 @@ import { listValue } from '@duckdb/node-api';
 import { BigQuery, type Job, type Query } from '@google-cloud/bigquery';
 import { z } from 'zod';
 import { IngestError } from '../../../lib/errors.ts';
+import { timeSlicer } from '../../../lib/event-loop.ts';
 import type { Db } from '../../../model/db.ts';
 import { insertRows } from '../../../model/insert.ts';
 import { isGcpPermission } from '../../../scoring/catalog/index.ts';
@@ -298,7 +299,13 @@ export async function runAggregate(
   for (;;) {
     const next = await named('jobs.getQueryResults', () => pages.next());
     if (next.done) break;
-    const staged = next.value[0].map(toStageRow);
+    // A page is up to 20,000 rows: convert them in slices so API requests get in between.
+    const staged: StageRow[] = [];
+    const breathe = timeSlicer();
+    for (const raw of next.value[0]) {
+      await breathe();
+      staged.push(toStageRow(raw));
+    }
     rows += staged.length;
     await onPage(staged);
   }
@@ -336,8 +343,10 @@ const STAGE_COLUMNS = [
  * which matters on a first 90-day load of millions of aggregate rows.
  */
 export async function stageRows(db: Db, rows: StageRow[]): Promise<void> {
-  await db.append('gcp_bq_stage', (a) => {
+  const breathe = timeSlicer();
+  await db.append('gcp_bq_stage', async (a) => {
     for (const row of rows) {
+      await breathe();
       for (const column of STAGE_COLUMNS) {
         const value = row[column];
         if (value === null) a.appendNull();

@@ -1,0 +1,52 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../api/server.ts';
+import { Db } from '../../model/db.ts';
+import { tempDir } from '../helpers/db.ts';
+import { testConfig } from './helpers.ts';
+
+const stage = tempDir('ad-duckdb-settings-');
+afterAll(() => stage.cleanup());
+
+async function settingsOf(db: Db): Promise<{ memory: string; threads: number }> {
+  const row = await db.one(
+    "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads",
+  );
+  return { memory: String(row!.memory), threads: Number(row!.threads) };
+}
+
+describe('DuckDB limits of the API server', () => {
+  it('caps memory at 4GB by default instead of DuckDB’s 80% of the machine', async () => {
+    const server = await startServer({
+      config: testConfig(),
+      databasePath: `${stage.dir}/default.duckdb`,
+      port: 0,
+      schedule: false,
+      logger: false,
+    });
+    try {
+      // DuckDB shows 4GB (4·1000³ bytes) in binary units.
+      expect((await settingsOf(server.db)).memory).toBe('3.7 GiB');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('applies server.duckdb.memoryLimit and threads from the config, also to a database opened by the caller', async () => {
+    const db = await Db.open(`${stage.dir}/given.duckdb`);
+    const before = await settingsOf(db);
+    const server = await startServer({
+      config: testConfig({ server: { duckdb: { memoryLimit: '512MiB', threads: 1 } } }),
+      databasePath: db.path,
+      db,
+      port: 0,
+      schedule: false,
+      logger: false,
+    });
+    try {
+      expect(before.memory).not.toBe('512.0 MiB');
+      expect(await settingsOf(server.db)).toEqual({ memory: '512.0 MiB', threads: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+});
