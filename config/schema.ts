@@ -218,7 +218,7 @@ export const configSchema = z
                 /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/,
                 'a size such as 4GB or 512MiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
               )
-              .default('4GB'),
+              .default('8GB'),
             threads: z.number().int().min(1).max(256).optional(),
           })
           .prefault({}),

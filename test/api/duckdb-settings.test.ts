@@ -15,7 +15,7 @@ async function settingsOf(db: Db): Promise<{ memory: string; threads: number }> 
 }
 
 describe('DuckDB limits of the API server', () => {
-  it('caps memory at 4GB by default instead of DuckDB’s 80% of the machine', async () => {
+  it('caps memory at 8GB by default instead of DuckDB’s 80% of the machine', async () => {
     const server = await startServer({
       config: testConfig(),
       databasePath: `${stage.dir}/default.duckdb`,
@@ -24,8 +24,8 @@ describe('DuckDB limits of the API server', () => {
       logger: false,
     });
     try {
-      // DuckDB shows 4GB (4·1000³ bytes) in binary units.
-      expect((await settingsOf(server.db)).memory).toBe('3.7 GiB');
+      // DuckDB shows 8GB (8·1000³ bytes) in binary units.
+      expect((await settingsOf(server.db)).memory).toBe('7.4 GiB');
     } finally {
       await server.close();
     }
