@@ -24,10 +24,23 @@ export class RunCoordinator {
     this.finishedListeners.push(listener);
   }
 
+  /**
+   * `onRunning` hears the number of runs in flight whenever it changes (the server switches
+   * DuckDB's threads between reads and assessments); its failures are logged, never thrown.
+   */
   constructor(
     private readonly runner: AssessmentRunner | undefined,
     private readonly log: FastifyBaseLogger | undefined,
+    private readonly onRunning?: (running: number) => Promise<void>,
   ) {}
+
+  private async notifyRunning(): Promise<void> {
+    try {
+      await this.onRunning?.(this.inFlight.size);
+    } catch (err) {
+      this.log?.error({ err }, 'adjusting DuckDB threads failed');
+    }
+  }
 
   get configured(): boolean {
     return this.runner !== undefined;
@@ -56,6 +69,8 @@ export class RunCoordinator {
     const started = new Promise<string>((resolve) => {
       reportStarted = resolve;
     });
+    this.inFlight.set(integrationId, started);
+    await this.notifyRunning();
     const run = runner.run(integrationId, trigger, (id) => reportStarted(id));
     this.inFlight.set(integrationId, run);
     const done: StartedRun['done'] = run.then(
@@ -65,8 +80,9 @@ export class RunCoordinator {
         return { assessmentId: null, error: errorMessage(err) };
       },
     );
-    void done.then((result) => {
+    void done.then(async (result) => {
       this.inFlight.delete(integrationId);
+      await this.notifyRunning();
       if (result.assessmentId === null) return;
       for (const listener of this.finishedListeners) {
         try {

@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { Db, quoteLiteral } from '../model/db.ts';
@@ -46,15 +47,37 @@ export async function applyDuckDbSettings(
   if (settings.threads !== undefined) await db.exec(`SET threads = ${Number(settings.threads)}`);
 }
 
+/**
+ * DuckDB threads by workload: `readThreads` while the server only answers reads (small queries
+ * that answer fastest single-threaded, several at once on the pool's connections), `threads`
+ * (default one per core) while at least one assessment runs.
+ */
+export function threadSwitch(
+  db: Db,
+  settings: { threads: number; readThreads: number },
+): (running: number) => Promise<void> {
+  let applied = -1;
+  return async (running) => {
+    const want = running > 0 ? settings.threads : settings.readThreads;
+    if (want === applied) return;
+    applied = want;
+    await db.exec(`SET threads = ${Number(want)}`);
+  };
+}
+
 /** Open the database, start the API and the nightly schedule. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const db = options.db ?? (await Db.open(options.databasePath));
   let scheduler: Scheduler | null = null;
   try {
-    await applyDuckDbSettings(db, {
-      memoryLimit: options.config.server.duckdb.memoryLimit,
-      threads: options.threads ?? options.config.server.duckdb.threads,
+    await applyDuckDbSettings(db, { memoryLimit: options.config.server.duckdb.memoryLimit });
+    const duckdbSettings = options.config.server.duckdb;
+    // An explicit `threads` option (benchmarks, tests) fixes the count for every workload.
+    const switchThreads = threadSwitch(db, {
+      threads: options.threads ?? duckdbSettings.threads ?? cpus().length,
+      readThreads: options.threads ?? duckdbSettings.readThreads,
     });
+    await switchThreads(0);
     const services =
       typeof options.services === 'function'
         ? await options.services(db)
@@ -63,7 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // this thread on a loaded machine): build it before serving, not in the middle of the
     // first assessment while requests wait.
     if (services.runner) getAwsCatalog();
-    const runs = new RunCoordinator(services.runner, undefined);
+    const runs = new RunCoordinator(services.runner, undefined, switchThreads);
     const app = await buildApp({
       db,
       config: options.config,

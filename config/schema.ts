@@ -220,6 +220,7 @@ export const configSchema = z
               )
               .default('8GB'),
             threads: z.number().int().min(1).max(256).optional(),
+            readThreads: z.number().int().min(1).max(256).default(1),
           })
           .prefault({}),
       })

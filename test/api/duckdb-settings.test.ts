@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../api/server.ts';
+import { startServer, threadSwitch } from '../../api/server.ts';
 import { Db } from '../../model/db.ts';
 import { tempDir } from '../helpers/db.ts';
 import { testConfig } from './helpers.ts';
@@ -48,5 +48,32 @@ describe('DuckDB limits of the API server', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('answers reads on readThreads (default 1) while idle and uses threads while an assessment runs', async () => {
+    const server = await startServer({
+      config: testConfig({ server: { duckdb: { threads: 2 } } }),
+      databasePath: `${stage.dir}/idle.duckdb`,
+      port: 0,
+      schedule: false,
+      logger: false,
+    });
+    try {
+      expect((await settingsOf(server.db)).threads).toBe(1);
+      // The switch the run coordinator calls with the number of runs in flight.
+      const switchThreads = threadSwitch(server.db, { threads: 2, readThreads: 1 });
+      await switchThreads(1);
+      expect((await settingsOf(server.db)).threads).toBe(2);
+      await switchThreads(2);
+      expect((await settingsOf(server.db)).threads).toBe(2);
+      await switchThreads(0);
+      expect((await settingsOf(server.db)).threads).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses readThreads outside 1..256 in the config', () => {
+    expect(() => testConfig({ server: { duckdb: { readThreads: 0 } } })).toThrow(/readThreads/);
   });
 });
