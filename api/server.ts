@@ -35,16 +35,12 @@ export interface RunningServer {
 }
 
 /**
- * Cap DuckDB's memory and threads for a long-running server (DuckDB's own default is 80% of the
- * machine's memory, which an API sharing the host must not take). Both are settings of the
- * whole DuckDB instance, so they also hold for a database opened by the caller (the demo).
+ * Cap DuckDB's memory for a long-running server (DuckDB's own default is 80% of the machine's
+ * memory, which an API sharing the host must not take). A setting of the whole DuckDB instance,
+ * so it also holds for a database opened by the caller (the demo); threads: `threadSwitch`.
  */
-export async function applyDuckDbSettings(
-  db: Db,
-  settings: { memoryLimit: string; threads?: number },
-): Promise<void> {
-  await db.exec(`SET memory_limit = ${quoteLiteral(settings.memoryLimit)}`);
-  if (settings.threads !== undefined) await db.exec(`SET threads = ${Number(settings.threads)}`);
+export async function applyMemoryLimit(db: Db, memoryLimit: string): Promise<void> {
+  await db.exec(`SET memory_limit = ${quoteLiteral(memoryLimit)}`);
 }
 
 /**
@@ -70,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const db = options.db ?? (await Db.open(options.databasePath));
   let scheduler: Scheduler | null = null;
   try {
-    await applyDuckDbSettings(db, { memoryLimit: options.config.server.duckdb.memoryLimit });
+    await applyMemoryLimit(db, options.config.server.duckdb.memoryLimit);
     const duckdbSettings = options.config.server.duckdb;
     // An explicit `threads` option (benchmarks, tests) fixes the count for every workload.
     const switchThreads = threadSwitch(db, {
