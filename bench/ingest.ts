@@ -9,6 +9,9 @@
  *    coverage and the ledger), without the scoring stages.
  * 3. Over exactly the objects the ledger says were ingested, read from the world directory:
  *    one DuckDB `read_json` (the same explicit columns) + group by principal × event × day.
+ * 4. The product's own DuckDB work over the same local files (`ingestLogBatch` in the batches
+ *    the S3 path uses, into a scratch database): what ingestion costs without S3, so the gap
+ *    between 2 and 3 splits into DuckDB work and getting the objects.
  *
  * Prints records, objects, bytes, seconds and events/s of both, their ratio, and peak RSS of
  * this process and of the fixture cloud. `--days N` ingests only the last N days of the
@@ -26,7 +29,13 @@ import { parseConfig } from '../config/load.ts';
 import { fixtureConfig, fixtureEnvironment } from '../fixtures/config.ts';
 import { readManifest } from '../fixtures/generate/index.ts';
 import { runAssessment } from '../ingest/assessment.ts';
+import { ingestLogBatch, type StagedObject } from '../ingest/aws/cloudtrail/aggregate.ts';
 import { WRAPPED_COLUMNS_MAP } from '../ingest/aws/cloudtrail/columns.ts';
+import {
+  BATCH_BYTES,
+  BATCH_OBJECTS,
+  INGEST_CHECKPOINT_THRESHOLD,
+} from '../ingest/aws/cloudtrail/s3.ts';
 import { syncFor } from '../ingest/registry.ts';
 import { createLogger } from '../lib/log.ts';
 import { Db } from '../model/db.ts';
@@ -133,6 +142,58 @@ async function rawDuckDb(
   }
 }
 
+/**
+ * The product's DuckDB work alone: the same local files through ingestLogBatch, in the batches
+ * and with the checkpoint setting the S3 path uses, into a scratch database file.
+ */
+async function productOffline(
+  files: string[],
+  database: string,
+): Promise<{ seconds: number; cpu: number; records: number }> {
+  const scratch = `${database}.offline`;
+  const cleanup = () => {
+    rmSync(scratch, { force: true });
+    rmSync(`${scratch}.wal`, { force: true });
+  };
+  cleanup();
+  const db = await Db.open(scratch);
+  try {
+    const ctx = {
+      db,
+      integrationId: 'bench-offline',
+      assessmentId: 'bench-offline',
+      source: 'bench-offline',
+      dataEvents: false,
+      mapper: mapCloudTrailEvent,
+    };
+    await db.exec(`SET checkpoint_threshold = '${INGEST_CHECKPOINT_THRESHOLD}'`);
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    let records = 0;
+    let batch: StagedObject[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const result = await ingestLogBatch(ctx, batch);
+      records += result.records;
+      batch = [];
+      bytes = 0;
+    };
+    for (const path of files) {
+      const size = statSync(path).size;
+      if (batch.length >= BATCH_OBJECTS || (batch.length > 0 && bytes + size > BATCH_BYTES))
+        await flush();
+      batch.push({ key: path, path, shape: 'records', sizeBytes: size });
+      bytes += size;
+    }
+    await flush();
+    return { seconds: (performance.now() - started) / 1000, cpu: cpuSeconds(cpu), records };
+  } finally {
+    db.closeAll();
+    cleanup();
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -141,6 +202,7 @@ export async function main(argv: string[]): Promise<void> {
       days: { type: 'string' },
       db: { type: 'string' },
       'skip-raw': { type: 'boolean', default: false },
+      'skip-offline': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -296,4 +358,11 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(
       `note: raw DuckDB counted ${rawRun.records} records, the ledger ${ledger.records}\n`,
     );
+  if (values['skip-offline']) return;
+  const offline = await productOffline(files, database);
+  process.stdout.write(
+    `the product's DuckDB work alone over the same local files (batches of ${BATCH_OBJECTS} objects / ${mb(BATCH_BYTES)}, read + aggregate + merge + ledger, no S3): ${offline.records} records in ${offline.seconds.toFixed(1)} s = ${rate(offline.records, offline.seconds)} events/s, CPU ${offline.cpu.toFixed(1)} s\n` +
+      `  its ratio to raw DuckDB: ${(rate(offline.records, offline.seconds) / rawRate).toFixed(2)}; end to end / it: ${(endToEnd / rate(offline.records, offline.seconds)).toFixed(2)} (the rest is listing, downloading and serving the objects on the same cores)\n` +
+      `peak RSS of this process ${mb(process.resourceUsage().maxRSS * 1024)}; ${load()}\n`,
+  );
 }

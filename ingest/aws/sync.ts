@@ -22,7 +22,8 @@ import {
   daysOf,
   ingestObjects,
   LATE_DELIVERY_DAYS,
-  listDayObjects,
+  ingestedKeys,
+  listDays,
   listingDays,
   type ObjectRef,
   prefixesToList,
@@ -134,8 +135,23 @@ async function syncUsageFromS3(
     ),
   );
   const toList = await prefixesToList(run.db, run.integrationId, wanted);
+  // One ranged listing per account and region covers all its days still to list.
+  const ranges = new Map<string, { accountId: string; region: string; days: string[] }>();
+  for (const w of toList) {
+    const key = `${w.accountId}/${w.region}`;
+    const range = ranges.get(key) ?? { accountId: w.accountId, region: w.region, days: [] };
+    range.days.push(w.day);
+    ranges.set(key, range);
+  }
   run.logger.progress(
-    `[${run.integrationId}] usage: listing ${toList.length} of ${wanted.length} day prefixes (${accounts.length} accounts x ${integration.regions.length} regions)`,
+    `[${run.integrationId}] usage: listing ${toList.length} of ${wanted.length} day prefixes (${accounts.length} accounts x ${integration.regions.length} regions, ${ranges.size} ranged listings)`,
+  );
+  // Objects already ingested in the days listed again (inside their late-delivery margin) are
+  // not downloaded again.
+  const done = await ingestedKeys(
+    run.db,
+    run.integrationId,
+    toList.reduce((min, w) => (w.day < min ? w.day : min), run.window.end),
   );
   const found: ObjectRef[] = [];
   const listings: Array<{
@@ -146,18 +162,31 @@ async function syncUsageFromS3(
     objects: number;
   }> = [];
   const failedAccounts = new Set<string>();
-  const listOne = async (w: (typeof toList)[number]): Promise<ObjectRef[]> => {
-    if (failedAccounts.has(w.accountId)) return [];
+  const listOne = async (range: {
+    accountId: string;
+    region: string;
+    days: string[];
+  }): Promise<ObjectRef[]> => {
+    if (failedAccounts.has(range.accountId)) return [];
     try {
-      const objects = await listDayObjects(s3, trail.bucket, w.prefix, w);
+      const objects = await listDays(s3, trail.bucket, trail, range);
       found.push(...objects);
-      listings.push({ ...w, objects: objects.length });
-      return objects;
+      const perDay = new Map<string, number>();
+      for (const o of objects) perDay.set(o.day, (perDay.get(o.day) ?? 0) + 1);
+      for (const day of range.days)
+        listings.push({
+          prefix: dayPrefix(trail, range.accountId, range.region, day),
+          accountId: range.accountId,
+          region: range.region,
+          day,
+          objects: perDay.get(day) ?? 0,
+        });
+      return objects.filter((o) => !done.has(o.key));
     } catch (err) {
-      if (!failedAccounts.has(w.accountId)) {
-        failedAccounts.add(w.accountId);
+      if (!failedAccounts.has(range.accountId)) {
+        failedAccounts.add(range.accountId);
         await run.recordError({
-          accountId: w.accountId,
+          accountId: range.accountId,
           service: 's3',
           call: 'ListObjectsV2',
           message: describe(err),
@@ -175,7 +204,7 @@ async function syncUsageFromS3(
   let listed = retriesOutside.length;
   async function* objectLists(): AsyncGenerator<ObjectRef[]> {
     if (retriesOutside.length) yield retriesOutside;
-    for await (const objects of completionOrder(toList, 16, listOne)) {
+    for await (const objects of completionOrder([...ranges.values()], 16, listOne)) {
       listed += objects.length;
       if (objects.length) yield objects;
     }

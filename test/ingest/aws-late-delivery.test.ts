@@ -211,9 +211,17 @@ describe('late CloudTrail delivery', () => {
       const second = await assess(db, cloud);
       expect(second.errors).toEqual([]);
       // Listed again: the middle day, the last day and the day after (listed inside their
-      // margin), and the day after next (never listed); the first day is final.
+      // margin), and the day after next (never listed); the first day is final. One ranged
+      // listing per account and region covers those four days.
       const accountsLogged = 3; // MGMT, PROD, DEV (SUSPENDED is skipped)
-      expect(cloud.requestCounts()['s3 ListObjectsV2']).toBe(4 * accountsLogged * REGIONS.length);
+      expect(cloud.requestCounts()['s3 ListObjectsV2']).toBe(accountsLogged * REGIONS.length);
+      const relisted = await db.all<{ prefix: string }>(
+        'SELECT prefix FROM ingest_prefix WHERE listed_at > $at::TIMESTAMPTZ',
+        { at: '2026-11-22T06:00:00Z' },
+      );
+      expect(relisted).toHaveLength(4 * accountsLogged * REGIONS.length);
+      // Objects of those days ingested by the first run are not downloaded again.
+      expect(cloud.requestCounts()['s3 GetObject']).toBe(1);
       expect(await callsByDay(db)).toEqual(expectedByDay([...early, ...straggler.records]));
       expect(
         await db.scalar<string>('SELECT status FROM ingest_object WHERE object_key = $k', {

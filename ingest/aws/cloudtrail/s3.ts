@@ -26,6 +26,11 @@ import { ingestLogBatch, pendingObjects } from './aggregate.ts';
  */
 
 export const SOURCE = 'cloudtrail-s3';
+/** Most objects, and most bytes (as listed), DuckDB reads in one batch by default. */
+export const BATCH_OBJECTS = 1024;
+export const BATCH_BYTES = 128 * 1024 * 1024;
+/** WAL size that triggers a checkpoint while usage is ingested (DuckDB's default is 16 MB). */
+export const INGEST_CHECKPOINT_THRESHOLD = '256MB';
 /** Days after its end before a day prefix is considered complete (late delivery). */
 export const LATE_DELIVERY_DAYS = 2;
 
@@ -46,6 +51,13 @@ export interface ObjectRef {
   day: string;
 }
 
+/** Everything one account delivers for one region: its keys sort by day under it. */
+export function regionPrefix(trail: TrailLocation, accountId: string, region: string): string {
+  const root = trail.prefix ? `${trail.prefix.replace(/\/+$/, '')}/` : '';
+  const org = trail.organizationId ? `${trail.organizationId}/` : '';
+  return `${root}AWSLogs/${org}${accountId}/CloudTrail/${region}/`;
+}
+
 export function dayPrefix(
   trail: TrailLocation,
   accountId: string,
@@ -53,9 +65,7 @@ export function dayPrefix(
   day: string,
 ): string {
   const [y, m, d] = day.split('-');
-  const root = trail.prefix ? `${trail.prefix.replace(/\/+$/, '')}/` : '';
-  const org = trail.organizationId ? `${trail.organizationId}/` : '';
-  return `${root}AWSLogs/${org}${accountId}/CloudTrail/${region}/${y}/${m}/${d}/`;
+  return `${regionPrefix(trail, accountId, region)}${y}/${m}/${d}/`;
 }
 
 export function daysOf(start: string, end: string): string[] {
@@ -111,21 +121,53 @@ export async function prefixesToList(
 
 // --- get -------------------------------------------------------------------------------------
 
-export async function listDayObjects(
+/**
+ * The log objects of some days of one account and region, with one ranged listing instead of
+ * one per day: under the region's prefix keys sort by day, so the listing starts after the
+ * first day's predecessors (`StartAfter`) and stops at the first key past the last day. Only
+ * objects of the given days are returned, with their day taken from the key.
+ */
+export async function listDays(
   s3: S3Client,
   bucket: string,
-  prefix: string,
-  meta: { accountId: string; region: string; day: string },
+  trail: TrailLocation,
+  meta: { accountId: string; region: string; days: string[] },
 ): Promise<ObjectRef[]> {
+  if (meta.days.length === 0) return [];
+  const days = new Set(meta.days);
+  const sorted = [...days].sort();
+  const first = sorted[0]!;
+  const last = sorted[sorted.length - 1]!;
+  const prefix = regionPrefix(trail, meta.accountId, meta.region);
+  // Keys of the first day read `<prefix>YYYY/MM/DD/<file>`: all sort after `<prefix>YYYY/MM/DD`.
+  const startAfter = dayPrefix(trail, meta.accountId, meta.region, first).slice(0, -1);
   const out: ObjectRef[] = [];
-  for await (const page of paginate<ListObjectsV2CommandOutput>(
+  pages: for await (const page of paginate<ListObjectsV2CommandOutput>(
     (ContinuationToken) =>
-      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken })),
+      s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          StartAfter: startAfter,
+          ContinuationToken,
+        }),
+      ),
     (p) => (p.IsTruncated ? p.NextContinuationToken : undefined),
   )) {
     for (const o of page.Contents ?? []) {
-      if (!o.Key?.endsWith('.json.gz')) continue;
-      out.push({ key: o.Key, etag: o.ETag ?? null, sizeBytes: o.Size ?? 0, ...meta });
+      const m = o.Key ? /^(\d{4})\/(\d{2})\/(\d{2})\//.exec(o.Key.slice(prefix.length)) : null;
+      if (!m) continue;
+      const day = `${m[1]}-${m[2]}-${m[3]}`;
+      if (day > last) break pages;
+      if (!days.has(day) || !o.Key!.endsWith('.json.gz')) continue;
+      out.push({
+        key: o.Key!,
+        etag: o.ETag ?? null,
+        sizeBytes: o.Size ?? 0,
+        accountId: meta.accountId,
+        region: meta.region,
+        day,
+      });
     }
   }
   return out;
@@ -179,8 +221,8 @@ export async function ingestObjects(
 ): Promise<IngestTotals> {
   const totals: IngestTotals = { objectsOk: 0, objectsRejected: 0, records: 0, downloadErrors: [] };
   mkdirSync(options.stageDir, { recursive: true });
-  const batchObjects = options.batchObjects ?? 1024;
-  const batchBytes = options.batchBytes ?? 128 * 1024 * 1024;
+  const batchObjects = options.batchObjects ?? BATCH_OBJECTS;
+  const batchBytes = options.batchBytes ?? BATCH_BYTES;
   const ahead = options.aheadBatches ?? 2;
   const limit = pLimit(options.downloadConcurrency ?? 16);
   const ctx: BatchContext = { ...options.batch, source: SOURCE };
@@ -207,47 +249,59 @@ export async function ingestObjects(
   };
 
   const source = Array.isArray(objects) ? [objects] : objects;
-  for await (const slice of batches(source, batchObjects, batchBytes)) {
-    while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
-    const staged = await Promise.all(
-      slice.map((o) =>
-        limit(async (): Promise<StagedObject | undefined> => {
-          const file = join(
-            options.stageDir,
-            `${createHash('sha1').update(o.key).digest('hex')}.json.gz`,
-          );
-          try {
-            await downloadObject(options.s3, options.trail.bucket, o.key, file);
-          } catch (err) {
-            rmSync(file, { force: true });
-            const name = awsErrorName(err);
-            const message = errorMessage(err);
-            failedRefs.push(o);
-            totals.downloadErrors.push({
-              key: o.key,
-              error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
-            });
-            return undefined;
-          }
-          return {
-            key: o.key,
-            path: file,
-            shape: 'records',
-            etag: o.etag,
-            sizeBytes: o.sizeBytes,
-            accountId: o.accountId,
-            region: o.region,
-            day: o.day,
-          };
-        }),
-      ),
-    );
-    const ready = staged.filter((s): s is StagedObject => s !== undefined);
-    if (ready.length) ingest(ready);
+  // Each batch commits; at DuckDB's default threshold (16 MB of WAL) nearly every commit also
+  // checkpointed, rewriting the growing usage tables and their indexes each time.
+  await options.batch.db.exec(`SET checkpoint_threshold = '${INGEST_CHECKPOINT_THRESHOLD}'`);
+  try {
+    await downloadAndIngest();
+  } finally {
+    await ingestChain.catch(() => undefined);
+    await options.batch.db.exec('RESET checkpoint_threshold');
   }
-  await ingestChain;
   await recordDownloadErrors(options.batch, failedRefs, totals.downloadErrors);
   return totals;
+
+  async function downloadAndIngest(): Promise<void> {
+    for await (const slice of batches(source, batchObjects, batchBytes)) {
+      while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
+      const staged = await Promise.all(
+        slice.map((o) =>
+          limit(async (): Promise<StagedObject | undefined> => {
+            const file = join(
+              options.stageDir,
+              `${createHash('sha1').update(o.key).digest('hex')}.json.gz`,
+            );
+            try {
+              await downloadObject(options.s3, options.trail.bucket, o.key, file);
+            } catch (err) {
+              rmSync(file, { force: true });
+              const name = awsErrorName(err);
+              const message = errorMessage(err);
+              failedRefs.push(o);
+              totals.downloadErrors.push({
+                key: o.key,
+                error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
+              });
+              return undefined;
+            }
+            return {
+              key: o.key,
+              path: file,
+              shape: 'records',
+              etag: o.etag,
+              sizeBytes: o.sizeBytes,
+              accountId: o.accountId,
+              region: o.region,
+              day: o.day,
+            };
+          }),
+        ),
+      );
+      const ready = staged.filter((s): s is StagedObject => s !== undefined);
+      if (ready.length) ingest(ready);
+    }
+    await ingestChain;
+  }
 }
 
 /**
@@ -290,7 +344,11 @@ async function recordDownloadErrors(
   });
 }
 
-/** Slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. */
+/**
+ * Slices of at most `maxObjects` objects and (unless one object is larger) `maxBytes`. The
+ * first slices are smaller (1/16, 1/8, ... of the limits) so DuckDB starts on the first
+ * objects while the rest download, instead of waiting for a whole batch.
+ */
 async function* batches(
   lists: Iterable<ObjectRef[]> | AsyncIterable<ObjectRef[]>,
   maxObjects: number,
@@ -298,12 +356,18 @@ async function* batches(
 ): AsyncGenerator<ObjectRef[]> {
   let batch: ObjectRef[] = [];
   let bytes = 0;
+  let share = 1 / 16;
   for await (const list of lists) {
     for (const o of list) {
-      if (batch.length > 0 && (batch.length >= maxObjects || bytes + o.sizeBytes > maxBytes)) {
+      if (
+        batch.length > 0 &&
+        (batch.length >= Math.max(1, Math.floor(maxObjects * share)) ||
+          bytes + o.sizeBytes > maxBytes * share)
+      ) {
         yield batch;
         batch = [];
         bytes = 0;
+        share = Math.min(1, share * 2);
       }
       batch.push(o);
       bytes += o.sizeBytes;
@@ -358,6 +422,23 @@ export async function recordListing(
       objects: listing.objects,
     },
   );
+}
+
+/**
+ * Keys ingested ok under days from `fromDay` on: what listing the days inside their
+ * late-delivery margin again finds a second time, and need not be downloaded again.
+ */
+export async function ingestedKeys(
+  db: Db,
+  integrationId: string,
+  fromDay: string,
+): Promise<Set<string>> {
+  const rows = await db.all<{ object_key: string }>(
+    `SELECT object_key FROM ingest_object
+     WHERE integration_id = $integration_id AND source = $source AND status = 'ok' AND day >= $day::DATE`,
+    { integration_id: integrationId, source: SOURCE, day: fromDay },
+  );
+  return new Set(rows.map((r) => r.object_key));
 }
 
 /** Objects rejected by earlier runs, to retry. */
