@@ -27,8 +27,8 @@ import { ingestLogBatch, pendingObjects } from './aggregate.ts';
 
 export const SOURCE = 'cloudtrail-s3';
 /** Most objects, and most bytes (as listed), DuckDB reads in one batch by default. */
-export const BATCH_OBJECTS = 1024;
-export const BATCH_BYTES = 128 * 1024 * 1024;
+export const BATCH_OBJECTS = 2048;
+export const BATCH_BYTES = 256 * 1024 * 1024;
 /** WAL size that triggers a checkpoint while usage is ingested (DuckDB's default is 16 MB). */
 export const INGEST_CHECKPOINT_THRESHOLD = '256MB';
 /** Days after its end before a day prefix is considered complete (late delivery). */
@@ -193,9 +193,9 @@ export interface S3IngestOptions {
   batch: Omit<BatchContext, 'source'>;
   /** Parallel downloads (default 16). */
   downloadConcurrency?: number;
-  /** Most objects per DuckDB batch (default 1024). */
+  /** Most objects per DuckDB batch (default BATCH_OBJECTS). */
   batchObjects?: number;
-  /** Most bytes (as listed) per DuckDB batch (default 128 MiB). */
+  /** Most bytes (as listed) per DuckDB batch (default BATCH_BYTES). */
   batchBytes?: number;
   /** Batches downloaded ahead of DuckDB (default 2). */
   aheadBatches?: number;
