@@ -29,8 +29,6 @@ export const SOURCE = 'cloudtrail-s3';
 /** Most objects, and most bytes (as listed), DuckDB reads in one batch by default. */
 export const BATCH_OBJECTS = 2048;
 export const BATCH_BYTES = 256 * 1024 * 1024;
-/** WAL size that triggers a checkpoint while usage is ingested (DuckDB's default is 16 MB). */
-export const INGEST_CHECKPOINT_THRESHOLD = '256MB';
 /** Days after its end before a day prefix is considered complete (late delivery). */
 export const LATE_DELIVERY_DAYS = 2;
 
@@ -249,59 +247,47 @@ export async function ingestObjects(
   };
 
   const source = Array.isArray(objects) ? [objects] : objects;
-  // Each batch commits; at DuckDB's default threshold (16 MB of WAL) nearly every commit also
-  // checkpointed, rewriting the growing usage tables and their indexes each time.
-  await options.batch.db.exec(`SET checkpoint_threshold = '${INGEST_CHECKPOINT_THRESHOLD}'`);
-  try {
-    await downloadAndIngest();
-  } finally {
-    await ingestChain.catch(() => undefined);
-    await options.batch.db.exec('RESET checkpoint_threshold');
+  for await (const slice of batches(source, batchObjects, batchBytes)) {
+    while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
+    const staged = await Promise.all(
+      slice.map((o) =>
+        limit(async (): Promise<StagedObject | undefined> => {
+          const file = join(
+            options.stageDir,
+            `${createHash('sha1').update(o.key).digest('hex')}.json.gz`,
+          );
+          try {
+            await downloadObject(options.s3, options.trail.bucket, o.key, file);
+          } catch (err) {
+            rmSync(file, { force: true });
+            const name = awsErrorName(err);
+            const message = errorMessage(err);
+            failedRefs.push(o);
+            totals.downloadErrors.push({
+              key: o.key,
+              error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
+            });
+            return undefined;
+          }
+          return {
+            key: o.key,
+            path: file,
+            shape: 'records',
+            etag: o.etag,
+            sizeBytes: o.sizeBytes,
+            accountId: o.accountId,
+            region: o.region,
+            day: o.day,
+          };
+        }),
+      ),
+    );
+    const ready = staged.filter((s): s is StagedObject => s !== undefined);
+    if (ready.length) ingest(ready);
   }
+  await ingestChain;
   await recordDownloadErrors(options.batch, failedRefs, totals.downloadErrors);
   return totals;
-
-  async function downloadAndIngest(): Promise<void> {
-    for await (const slice of batches(source, batchObjects, batchBytes)) {
-      while (queued >= ahead) await new Promise<void>((resolve) => waiters.push(resolve));
-      const staged = await Promise.all(
-        slice.map((o) =>
-          limit(async (): Promise<StagedObject | undefined> => {
-            const file = join(
-              options.stageDir,
-              `${createHash('sha1').update(o.key).digest('hex')}.json.gz`,
-            );
-            try {
-              await downloadObject(options.s3, options.trail.bucket, o.key, file);
-            } catch (err) {
-              rmSync(file, { force: true });
-              const name = awsErrorName(err);
-              const message = errorMessage(err);
-              failedRefs.push(o);
-              totals.downloadErrors.push({
-                key: o.key,
-                error: name && !message.startsWith(name) ? `${name}: ${message}` : message,
-              });
-              return undefined;
-            }
-            return {
-              key: o.key,
-              path: file,
-              shape: 'records',
-              etag: o.etag,
-              sizeBytes: o.sizeBytes,
-              accountId: o.accountId,
-              region: o.region,
-              day: o.day,
-            };
-          }),
-        ),
-      );
-      const ready = staged.filter((s): s is StagedObject => s !== undefined);
-      if (ready.length) ingest(ready);
-    }
-    await ingestChain;
-  }
 }
 
 /**
