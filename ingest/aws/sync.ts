@@ -27,7 +27,7 @@ import {
   listingDays,
   type ObjectRef,
   prefixesToList,
-  recordListing,
+  recordListings,
   rejectedObjects,
   type TrailLocation,
 } from './cloudtrail/s3.ts';
@@ -270,8 +270,11 @@ async function syncUsageFromS3(
       .filter((f) => failedKeys.has(f.key))
       .map((f) => dayPrefix(trail, f.accountId, f.region, f.day)),
   );
-  for (const l of listings)
-    if (!incomplete.has(l.prefix)) await recordListing(run.db, run.integrationId, l);
+  await recordListings(
+    run.db,
+    run.integrationId,
+    listings.filter((l) => !incomplete.has(l.prefix)),
+  );
   const seconds = (Date.now() - started) / 1000;
   run.logger.progress(
     `[${run.integrationId}] usage: ${totals.objectsOk} objects, ${totals.records} events in ${seconds.toFixed(1)} s (${Math.round(totals.records / Math.max(seconds, 0.001))} events/s), ${totals.objectsRejected} rejected`,

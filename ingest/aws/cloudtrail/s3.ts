@@ -389,25 +389,43 @@ export async function* completionOrder<T, R>(
   }
 }
 
-/** Record that a day prefix was listed completely. */
-export async function recordListing(
+/** Record that day prefixes were listed completely: one statement, however many days. */
+export async function recordListings(
   db: Db,
   integrationId: string,
-  listing: { prefix: string; accountId: string; region: string; day: string; objects: number },
+  listings: Array<{
+    prefix: string;
+    accountId: string;
+    region: string;
+    day: string;
+    objects: number;
+  }>,
 ): Promise<void> {
-  await db.exec(
-    `INSERT INTO ingest_prefix VALUES ($integration_id, $source, $prefix, $account, $region, $day::DATE, $objects, now())
-     ON CONFLICT DO UPDATE SET objects = excluded.objects, listed_at = excluded.listed_at`,
-    {
-      integration_id: integrationId,
-      source: SOURCE,
-      prefix: listing.prefix,
-      account: listing.accountId,
-      region: listing.region,
-      day: listing.day,
-      objects: listing.objects,
-    },
-  );
+  if (listings.length === 0) return;
+  await db.transaction(async (tx) => {
+    await tx.exec(
+      `CREATE OR REPLACE TEMP TABLE listed_prefix (prefix VARCHAR, account_id VARCHAR, region VARCHAR,
+         day VARCHAR, objects INTEGER)`,
+    );
+    await tx.append('listed_prefix', (a) => {
+      for (const l of listings) {
+        a.appendVarchar(l.prefix);
+        a.appendVarchar(l.accountId);
+        a.appendVarchar(l.region);
+        a.appendVarchar(l.day);
+        a.appendInteger(l.objects);
+        a.endRow();
+      }
+    });
+    await tx.exec(
+      `INSERT INTO ingest_prefix
+       SELECT $integration_id, $source, prefix, account_id, region, day::DATE, objects, now()
+       FROM listed_prefix
+       ON CONFLICT DO UPDATE SET objects = excluded.objects, listed_at = excluded.listed_at`,
+      { integration_id: integrationId, source: SOURCE },
+    );
+    await tx.exec('DROP TABLE listed_prefix');
+  });
 }
 
 /**
