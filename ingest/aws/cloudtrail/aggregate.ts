@@ -361,7 +361,7 @@ export async function pendingObjects<T extends { key: string; etag?: string | nu
   const done = await db.all<{ object_key: string; etag: string | null }>(
     `SELECT object_key, etag FROM ingest_object
      WHERE integration_id = $integration_id AND source = $source AND status = 'ok'
-       AND list_contains($keys, object_key)`,
+       AND object_key IN (SELECT unnest($keys))`,
     { integration_id: integrationId, source, keys: listValue(objects.map((o) => o.key)) },
   );
   const seen = new Map(done.map((d) => [d.object_key, d.etag]));

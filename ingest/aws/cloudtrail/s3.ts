@@ -106,7 +106,7 @@ export async function prefixesToList(
     `SELECT prefix FROM ingest_prefix
      WHERE integration_id = $integration_id AND source = $source
        AND CAST(listed_at AS DATE) >= day + INTERVAL ${LATE_DELIVERY_DAYS + 1} DAY
-       AND list_contains($prefixes, prefix)`,
+       AND prefix IN (SELECT unnest($prefixes))`,
     {
       integration_id: integrationId,
       source: SOURCE,

@@ -384,7 +384,7 @@ export async function daysToQuery(
   const final = await db.all<{ day: string }>(
     `SELECT strftime(day, '%Y-%m-%d') AS day FROM ingest_object
      WHERE integration_id = $integration_id AND source = $source AND status = 'ok'
-       AND list_contains($keys, object_key)
+       AND object_key IN (SELECT unnest($keys))
        AND CAST(ingested_at AS DATE) >= day + INTERVAL ${LATE_DELIVERY_DAYS + 1} DAY`,
     {
       integration_id: ctx.integrationId,
@@ -556,7 +556,7 @@ export async function recordRejectedRange(
     if (days.length === 0) return;
     await tx.exec(
       `DELETE FROM ingest_object WHERE integration_id = $integration_id AND source = 'bigquery'
-         AND list_contains($keys, object_key)`,
+         AND object_key IN (SELECT unnest($keys))`,
       {
         integration_id: ctx.integrationId,
         keys: listValue(days.map((d) => `${ctx.sinkSet}/${d}`)),
