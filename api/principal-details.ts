@@ -136,6 +136,7 @@ export async function principalDetails(db: Db, row: Row) {
           used: Number(row.used_count),
           unused: Number(row.unused_count),
           unobservable: Number(row.unobservable_count),
+          evidenceGap: str(row.evidence_gap),
           unusedLevels: (row.unused_levels ?? []) as string[],
           levels: parseJsonColumn(row.levels),
         }

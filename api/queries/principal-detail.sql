@@ -17,7 +17,7 @@ SELECT
   ps.status, ps.tier, ps.risk_score, ps.risk_breakdown, ps.last_used_at, ps.last_used_source,
   ps.granted_count, ps.used_count, ps.unused_count, ps.unobservable_count, ps.levels,
   ps.unused_levels, ps.overprivilege_pct, ps.high_risk_overprivilege_pct, ps.privileged_share,
-  ps.human_identities, ps.machine_identities,
+  ps.human_identities, ps.machine_identities, ps.evidence_gap,
   asm.window_start, asm.window_end
 FROM p
 JOIN assessment asm ON asm.assessment_id = p.assessment_id

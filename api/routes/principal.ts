@@ -100,6 +100,11 @@ const detail = {
         used: int,
         unused: int,
         unobservable: int,
+        evidenceGap: {
+          ...nullable('string'),
+          description:
+            "Why the logs cannot show every use by this principal (a region its trail does not log, days before its account's logs start); when set, granted actions not seen used count as unobservable and no recommendation is made. Null when the logs cover it.",
+        },
         unusedLevels: { type: 'array', items: str },
         levels: anyJson,
       },

@@ -214,6 +214,19 @@ describe('principal details', () => {
     expect(typeof (d.lastUsed as { at: string }).at).toBe('string');
   });
 
+  it('says why the logs cannot show all of a principal’s use, and null when they can', async () => {
+    const gap = await get<{ overprivilege: { evidenceGap: string | null } }>(
+      `/api/v1/principals/${enc(IGNORED_ID)}`,
+    );
+    expect(gap.overprivilege.evidenceGap).toBe(
+      'used in ap-southeast-2, where the trail does not log',
+    );
+    const covered = await get<{ overprivilege: { evidenceGap: string | null } }>(
+      `${P}?integrationId=prod`,
+    );
+    expect(covered.overprivilege.evidenceGap).toBeNull();
+  });
+
   it('shows the ignore rule in force', async () => {
     const d = await get<{ ignored: { ignoreId: string; reason: string } }>(
       `/api/v1/principals/${enc(IGNORED_ID)}`,

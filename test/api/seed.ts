@@ -26,6 +26,8 @@ export interface PrincipalSpec {
   human?: number;
   machine?: number;
   granted?: number;
+  /** Why the logs miss part of its activity (principal_score.evidence_gap). */
+  evidenceGap?: string;
 }
 
 export interface AccountSpec {
@@ -136,7 +138,7 @@ async function insertPrincipal(db: Db, spec: AssessmentSpec, p: PrincipalSpec): 
        CASE WHEN $lastUsed IS NULL THEN NULL ELSE now() - to_milliseconds(CAST($lastUsed * 86400000 AS BIGINT)) END,
        'cloudtrail', $granted, $used, $unused, 0, $levels,
        CASE WHEN $unusedLevels = '' THEN CAST([] AS VARCHAR[]) ELSE string_split($unusedLevels, ',') END, $op, $hrop, 0.1, $risk,
-       $breakdown, $tier, 'fp', $human, $machine, NULL, NULL, NULL)`,
+       $breakdown, $tier, 'fp', $human, $machine, NULL, NULL, $evidenceGap)`,
     {
       assessment: spec.id,
       id: p.id,
@@ -158,6 +160,7 @@ async function insertPrincipal(db: Db, spec: AssessmentSpec, p: PrincipalSpec): 
       tier: p.tier,
       human: p.human ?? 0,
       machine: p.machine ?? 0,
+      evidenceGap: p.evidenceGap ?? null,
     },
   );
 }

@@ -135,6 +135,7 @@ export const SPECIAL: PrincipalSpec[] = [
     owner: 'team-b',
     tags: { 'break-glass': 'true' },
     unusedLevels: ['ADMIN'],
+    evidenceGap: 'used in ap-southeast-2, where the trail does not log',
   },
 ];
 

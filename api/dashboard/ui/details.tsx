@@ -156,6 +156,12 @@ function Facts({ detail }: { detail: PrincipalDetail }) {
           </dd>
         </div>
       </dl>
+      {op?.evidenceGap ? (
+        <p class="note evidence-gap">
+          Logs incomplete: {op.evidenceGap}. Its {count(op.unobservable)} granted actions not seen
+          used count as not observable, and no recommendation is made.
+        </p>
+      ) : null}
       {detail.ignored ? (
         <p class="note">
           Ignored by {detail.ignored.createdBy} on {day(detail.ignored.createdAt)}:{' '}

@@ -158,6 +158,8 @@ export interface PrincipalDetail {
     used: number;
     unused: number;
     unobservable: number;
+    /** Why the logs cannot show all of its use; its unseen actions then count as not observable. */
+    evidenceGap: string | null;
   } | null;
   ignored: { ignoreId: string; reason: string; createdBy: string; createdAt: string } | null;
   window: { start: string; end: string };
