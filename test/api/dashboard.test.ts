@@ -377,6 +377,36 @@ describe('dashboard in a real browser', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(busy.name);
   });
 
+  it('says when the logs cannot show all of a principal’s use', async () => {
+    const first = await api<{ items: Array<{ name: string; principalId: string }> }>(
+      `/principals?limit=1&sort=risk&filter=${encodeURIComponent(`principal != "${TARGET}"`)}`,
+    );
+    const gapped = first.items[0]!;
+    const gap = 'used in ap-southeast-2, where the trail does not log';
+    await demo.db.exec('UPDATE principal_score SET evidence_gap = $gap WHERE principal_id = $p', {
+      gap,
+      p: gapped.principalId,
+    });
+    try {
+      await applyFilter(page, `arn = "${gapped.principalId}"`);
+      await expectTotal(page, 1);
+      await page.getByRole('button', { name: gapped.name, exact: true }).click();
+      await page.locator('.panel h2', { hasText: gapped.name }).waitFor();
+      const note = page.locator('.panel .evidence-gap');
+      await note.waitFor();
+      expect(await note.textContent()).toContain(`Logs incomplete: ${gap}.`);
+      await page.keyboard.press('Escape');
+      // A principal whose logs cover it says nothing of the kind.
+      await openTarget(page);
+      expect(await page.locator('.panel .evidence-gap').count()).toBe(0);
+      await page.keyboard.press('Escape');
+    } finally {
+      await demo.db.exec('UPDATE principal_score SET evidence_gap = NULL WHERE principal_id = $p', {
+        p: gapped.principalId,
+      });
+    }
+  });
+
   it('previews, applies and rolls back a quarantine as admin, changing the fixture cloud', async () => {
     const before = await boundaryOf(TARGET);
     await openTarget(page);
