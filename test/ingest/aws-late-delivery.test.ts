@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import { type FixtureCloud, startFixtureCloud } from '../../fixtures/cloud/index.ts';
 import { runAssessment } from '../../ingest/assessment.ts';
 import { listingDays } from '../../ingest/aws/cloudtrail/s3.ts';
@@ -14,8 +13,6 @@ import {
   ACCESS_KEY_ID,
   type BuiltWorld,
   buildWorld,
-  EXTERNAL_ID,
-  MGMT,
   ORG_ID,
   PROD,
   REGIONS,
@@ -23,6 +20,7 @@ import {
   TRAIL_BUCKET,
 } from '../fixtures/cloud/world-builder.ts';
 import { memoryDb, tempDir } from '../helpers/db.ts';
+import { fixtureOrgConfig, prodUserCall } from './fixture-org.ts';
 
 /**
  * Late delivery (#5.4): CloudTrail files its objects under the day they are delivered, so a
@@ -37,33 +35,8 @@ const MIDDLE = '2026-11-20';
 const END = '2026-11-21';
 const REGION = 'us-east-1';
 
-function record(time: string, id: string) {
-  return {
-    eventVersion: '1.10',
-    userIdentity: {
-      type: 'IAMUser',
-      principalId: `AIDA${PROD}ALICE0`,
-      arn: `arn:aws:iam::${PROD}:user/alice`,
-      accountId: PROD,
-      userName: 'alice',
-    },
-    eventTime: time,
-    eventSource: 'iam.amazonaws.com',
-    eventName: 'GetRole',
-    awsRegion: REGION,
-    sourceIPAddress: '203.0.113.10',
-    userAgent: 'aws-sdk-js/3.0.0',
-    requestParameters: null,
-    responseElements: null,
-    requestID: `req-late-${id}`,
-    eventID: `evt-late-${id}`,
-    readOnly: true,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: PROD,
-    eventCategory: 'Management',
-  };
-}
+const record = (time: string, id: string) =>
+  prodUserCall({ time, id: `late-${id}`, user: 'alice', region: REGION });
 
 /** An object of PROD us-east-1 delivered on `delivered` (YYYY-MM-DD) at hh:mm, holding `records`. */
 function lateObject(delivered: string, hhmm: string, suffix: string, records: object[]) {
@@ -116,22 +89,7 @@ afterAll(() => {
 });
 
 async function assess(db: Db, cloud: FixtureCloud) {
-  const config = parseConfig({
-    lookbackDays: 3,
-    dormancyDays: 3,
-    integrations: [
-      {
-        id: 'fixture-org',
-        kind: 'aws-organization',
-        managementRoleArn: `arn:aws:iam::${MGMT}:role/AccessDiscoveryReadOnly`,
-        memberRoleName: 'AccessDiscoveryReadOnly',
-        externalId: EXTERNAL_ID,
-        regions: REGIONS,
-        trail: { bucket: TRAIL_BUCKET, prefix: '', organizationId: ORG_ID },
-        endpoints: { aws: cloud.url },
-      },
-    ],
-  });
+  const config = fixtureOrgConfig(cloud.url, { days: 3 });
   return runAssessment({
     db,
     config,

@@ -1,6 +1,5 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import { type FixtureCloud, startFixtureCloud } from '../../fixtures/cloud/index.ts';
 import { runAssessment } from '../../ingest/assessment.ts';
 import { syncFor } from '../../ingest/registry.ts';
@@ -11,7 +10,6 @@ import {
   type BuiltWorld,
   buildWorld,
   DEV,
-  EXTERNAL_ID,
   MGMT,
   ORG_ID,
   PROD,
@@ -19,6 +17,7 @@ import {
   type WrittenRecord,
 } from '../fixtures/cloud/world-builder.ts';
 import { memoryDb, tempDir } from '../helpers/db.ts';
+import { fixtureOrgConfig, prodUserCall } from './fixture-org.ts';
 
 /**
  * Usage from CloudTrail LookupEvents (usageSource 'lookup-events'): the real CloudTrail SDK
@@ -46,31 +45,8 @@ const ACTION: Record<string, string> = {
  * EndTime is inclusive, so a day boundary handled loosely would count the midnight one twice
  * or drop the last one.
  */
-const edgeRecord = (time: string, id: string) => ({
-  eventVersion: '1.10',
-  userIdentity: {
-    type: 'IAMUser',
-    principalId: `AIDA${PROD}BOB000`,
-    arn: `arn:aws:iam::${PROD}:user/people/bob`,
-    accountId: PROD,
-    userName: 'bob',
-  },
-  eventTime: time,
-  eventSource: 'iam.amazonaws.com',
-  eventName: 'GetRole',
-  awsRegion: REGION,
-  sourceIPAddress: '203.0.113.10',
-  userAgent: 'aws-sdk-js/3.0.0',
-  requestParameters: null,
-  responseElements: null,
-  requestID: `req-edge-${id}`,
-  eventID: `evt-edge-${id}`,
-  readOnly: true,
-  eventType: 'AwsApiCall',
-  managementEvent: true,
-  recipientAccountId: PROD,
-  eventCategory: 'Management',
-});
+const edgeRecord = (time: string, id: string) =>
+  prodUserCall({ time, id: `edge-${id}`, user: 'bob', path: 'people', region: REGION });
 const EDGE_KEY = `AWSLogs/${ORG_ID}/${PROD}/CloudTrail/${REGION}/2026/11/20/${PROD}_CloudTrail_${REGION}_20261120T2355Z_EDGE000000000001.json.gz`;
 const EDGE_RECORDS = [
   edgeRecord(`${MIDDLE}T00:00:00Z`, 'midnight'),
@@ -115,22 +91,14 @@ function principalOf(record: Record<string, unknown>): string | undefined {
 
 describe('usage from CloudTrail LookupEvents', () => {
   it('ingests each finished account-region-day once, with the management events the trail holds', async () => {
-    const config = parseConfig({
-      lookbackDays: DAYS,
-      dormancyDays: DAYS,
-      integrations: [
-        {
-          id: 'fixture-org',
-          kind: 'aws-organization',
-          managementRoleArn: `arn:aws:iam::${MGMT}:role/AccessDiscoveryReadOnly`,
-          memberRoleName: 'AccessDiscoveryReadOnly',
-          externalId: EXTERNAL_ID,
-          regions: [REGION],
-          usageSource: 'lookup-events',
-          endpoints: { aws: cloud.url },
-          concurrency: 4,
-        },
-      ],
+    const config = fixtureOrgConfig(cloud.url, {
+      days: DAYS,
+      integration: {
+        regions: [REGION],
+        trail: undefined,
+        usageSource: 'lookup-events',
+        concurrency: 4,
+      },
     });
     const db = await memoryDb();
     const assess = () =>

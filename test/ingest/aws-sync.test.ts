@@ -21,6 +21,7 @@ import {
   TRAIL_BUCKET,
 } from '../fixtures/cloud/world-builder.ts';
 import { memoryDb, tempDir } from '../helpers/db.ts';
+import { fixtureOrgConfig } from './fixture-org.ts';
 
 /**
  * AWS ingestion end to end: the real SDK clients against the fixture cloud, on a small world
@@ -32,26 +33,8 @@ let cloud: FixtureCloud;
 let config: Config;
 const stage = tempDir('ad-stage-');
 
-function configFor(url: string, extra: Record<string, unknown> = {}): Config {
-  return parseConfig({
-    lookbackDays: 30,
-    dormancyDays: 30,
-    integrations: [
-      {
-        id: 'fixture-org',
-        kind: 'aws-organization',
-        managementRoleArn: `arn:aws:iam::${MGMT}:role/AccessDiscoveryReadOnly`,
-        memberRoleName: 'AccessDiscoveryReadOnly',
-        externalId: EXTERNAL_ID,
-        regions: ['us-east-1', 'eu-west-1'],
-        trail: { bucket: TRAIL_BUCKET, prefix: '', organizationId: ORG_ID },
-        endpoints: { aws: url },
-        concurrency: 4,
-        ...extra,
-      },
-    ],
-  });
-}
+const configFor = (url: string, extra: Record<string, unknown> = {}): Config =>
+  fixtureOrgConfig(url, { days: 30, integration: { concurrency: 4, ...extra } });
 
 const sync = syncFor({ mapper: (s, n) => mapCloudTrailEvent(s, n), stageDir: stage.dir });
 

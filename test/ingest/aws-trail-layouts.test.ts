@@ -1,7 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import { type FixtureCloud, startFixtureCloud } from '../../fixtures/cloud/index.ts';
 import { runAssessment } from '../../ingest/assessment.ts';
 import { syncFor } from '../../ingest/registry.ts';
@@ -13,15 +12,14 @@ import {
   type BuiltWorld,
   buildWorld,
   DEV,
-  EXTERNAL_ID,
   MGMT,
   ORG_ID,
   PROD,
-  REGIONS,
   SECRET,
   TRAIL_BUCKET,
 } from '../fixtures/cloud/world-builder.ts';
 import { memoryDb, tempDir } from '../helpers/db.ts';
+import { fixtureOrgConfig } from './fixture-org.ts';
 
 /**
  * Trail layouts the generator does not write: per-account trails (no organization id in the
@@ -83,24 +81,8 @@ afterAll(async () => {
   stage.cleanup();
 });
 
-function config(trail: Record<string, unknown>) {
-  return parseConfig({
-    lookbackDays: 3,
-    dormancyDays: 3,
-    integrations: [
-      {
-        id: 'fixture-org',
-        kind: 'aws-organization',
-        managementRoleArn: `arn:aws:iam::${MGMT}:role/AccessDiscoveryReadOnly`,
-        memberRoleName: 'AccessDiscoveryReadOnly',
-        externalId: EXTERNAL_ID,
-        regions: REGIONS,
-        trail,
-        endpoints: { aws: cloud.url },
-      },
-    ],
-  });
-}
+const config = (trail: Record<string, unknown>) =>
+  fixtureOrgConfig(cloud.url, { days: 3, integration: { trail } });
 
 const archiveTrail = {
   bucket: ARCHIVE_BUCKET,
